@@ -1,0 +1,37 @@
+package duckdb
+
+// schema is applied at every open; statements are idempotent. Columns
+// queries filter or aggregate on are typed; the rest stays as JSON text.
+var schema = []string{
+	`CREATE TABLE IF NOT EXISTS ingest_progress (id INTEGER PRIMARY KEY, seq UBIGINT NOT NULL)`,
+	`INSERT INTO ingest_progress VALUES (1, 0) ON CONFLICT DO NOTHING`,
+	`CREATE TABLE IF NOT EXISTS app_monitors (
+		name VARCHAR PRIMARY KEY,
+		id VARCHAR NOT NULL UNIQUE,
+		definition VARCHAR NOT NULL,
+		created_us BIGINT NOT NULL,
+		modified_us BIGINT NOT NULL)`,
+	`CREATE TABLE IF NOT EXISTS rum_events (
+		app_monitor_id VARCHAR, ts_us BIGINT, event_id VARCHAR, event_type VARCHAR, batch_id VARCHAR,
+		session_id VARCHAR, user_id VARCHAR, page_id VARCHAR, app_version VARCHAR,
+		browser VARCHAR, browser_version VARCHAR, os VARCHAR, os_version VARCHAR, device_type VARCHAR,
+		country VARCHAR, language VARCHAR, domain VARCHAR, client_ip VARCHAR, user_agent VARCHAR,
+		value DOUBLE, duration_ms DOUBLE, http_method VARCHAR, http_url VARCHAR, http_status INTEGER,
+		trace_id VARCHAR, segment_id VARCHAR, error_type VARCHAR, error_message VARCHAR,
+		metadata VARCHAR, details VARCHAR, received_us BIGINT, spool_seq UBIGINT)`,
+	`CREATE TABLE IF NOT EXISTS segments (
+		trace_id VARCHAR, id VARCHAR, parent_id VARCHAR, name VARCHAR, origin VARCHAR, doc_type VARCHAR,
+		namespace VARCHAR, start_us BIGINT, end_us BIGINT, in_progress BOOLEAN,
+		http_method VARCHAR, http_url VARCHAR, http_status INTEGER, client_ip VARCHAR, user_agent VARCHAR,
+		user_name VARCHAR, error BOOLEAN, fault BOOLEAN, throttle BOOLEAN, annotations VARCHAR,
+		is_root BOOLEAN, app_monitor_id VARCHAR, session_id VARCHAR, page_id VARCHAR,
+		raw VARCHAR, received_us BIGINT, spool_seq UBIGINT)`,
+}
+
+var rumColumns = []string{"app_monitor_id", "ts_us", "event_id", "event_type", "batch_id",
+	"session_id", "user_id", "page_id", "app_version",
+	"browser", "browser_version", "os", "os_version", "device_type",
+	"country", "language", "domain", "client_ip", "user_agent",
+	"value", "duration_ms", "http_method", "http_url", "http_status",
+	"trace_id", "segment_id", "error_type", "error_message",
+	"metadata", "details", "received_us", "spool_seq"}
