@@ -209,7 +209,7 @@ func testAppliedSeq(t *testing.T, s store.Store) {
 
 func seg(trace, id, parent string, start, end float64, inProgress bool) model.SegmentRecord {
 	s := &model.Segment{TraceID: trace, ID: id, ParentID: parent, Name: "svc", StartTime: start, EndTime: end, InProgress: inProgress,
-		HTTP: &model.HTTP{Request: &model.HTTPRequest{Method: "GET", URL: "http://x/"}, Response: &model.HTTPResponse{Status: 200}},
+		HTTP:        &model.HTTP{Request: &model.HTTPRequest{Method: "GET", URL: "http://x/"}, Response: &model.HTTPResponse{Status: 200}},
 		Annotations: map[string]any{"k": "v"}}
 	raw, _ := json.Marshal(s)
 	return model.SegmentRecord{Segment: s, Raw: raw, ReceivedAtMicros: int64(start * 1e6)}
