@@ -2,7 +2,6 @@ package tracing
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -57,6 +56,9 @@ type Recorder struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	once   sync.Once
+
+	connOnce sync.Once
+	connErr  error
 }
 
 // runner is implemented by samplers that poll a server (CentralizedSampler).
@@ -155,7 +157,8 @@ func (r *Recorder) Close(ctx context.Context) error {
 	}()
 	select {
 	case <-done:
-		return errors.Join(r.emitter.conn.Close())
+		r.connOnce.Do(func() { r.connErr = r.emitter.conn.Close() })
+		return r.connErr
 	case <-ctx.Done():
 		return fmt.Errorf("tracing: close: %w", ctx.Err())
 	}
