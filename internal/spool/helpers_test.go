@@ -144,3 +144,14 @@ func readN(t testing.TB, s *Spool, n int) []Record {
 	}
 	return out
 }
+
+// fixedPayload is like payloadFor with exactly size bytes, for tests that
+// compute frame offsets.
+func fixedPayload(worker, i uint64, size int) []byte {
+	r := rand.New(rand.NewPCG(worker, i))
+	b := make([]byte, size)
+	for k := range b {
+		b[k] = byte(r.Uint32())
+	}
+	return b
+}

@@ -119,18 +119,33 @@ func scanSegment(data []byte, firstSeq uint64) scanResult {
 }
 
 // resync finds the first offset >= from holding a valid frame with a seq in
-// [expect, expect+maxSkip]. Checking the seq before the checksum keeps the
-// search linear on garbage: a random u64 almost never lands in that window.
+// [expect, expect+maxSkip] that is confirmed by what follows it: either the
+// next frame continues the run, or the candidate ends the data exactly and
+// is not empty. The confirmation matters because an empty frame is just
+// zeros plus a seq (the CRC of nothing is 0), which a stray byte in a
+// zero-padded payload can forge. Checking the seq window before the
+// checksum keeps the search linear on garbage: a random u64 almost never
+// lands in it.
 func resync(data []byte, from int, expect uint64) (int, bool) {
+	// Every skipped record occupied at least a header, which bounds how far
+	// the seq can have advanced within the bytes that remain.
+	maxSkip := uint64(len(data)-from)/frameHeaderSize + 1
 	for p := from; p+frameHeaderSize <= len(data); p++ {
 		seq := binary.LittleEndian.Uint64(data[p+8 : p+16])
-		// Every skipped record occupied at least a header, which bounds how
-		// far the seq can have advanced within the bytes that remain.
-		maxSkip := uint64(len(data)-from)/frameHeaderSize + 1
 		if seq < expect || seq-expect > maxSkip {
 			continue
 		}
-		if _, _, _, err := decodeFrame(data[p:]); err == nil {
+		_, payload, n, err := decodeFrame(data[p:])
+		if err != nil {
+			continue
+		}
+		if p+n == len(data) {
+			if len(payload) > 0 {
+				return p, true
+			}
+			continue
+		}
+		if next, _, _, err := decodeFrame(data[p+n:]); err == nil && next == seq+1 {
 			return p, true
 		}
 	}
