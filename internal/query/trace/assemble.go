@@ -36,8 +36,12 @@ func Assemble(traceID string, recs []model.SegmentRecord) *model.Trace {
 	// Index every node (segments, their embedded subsegments, independent
 	// subsegments) by id; parents record where each node hangs so attaching
 	// cannot create a cycle.
-	nodes := make(map[string]*model.Segment)
-	parent := make(map[*model.Segment]*model.Segment)
+	n := 0
+	for _, d := range docs {
+		d.Walk(func(*model.Segment) bool { n++; return true })
+	}
+	nodes := make(map[string]*model.Segment, n)
+	parent := make(map[*model.Segment]*model.Segment, n)
 	var tops, independents []*model.Segment
 	for _, d := range docs {
 		if d.Type == "subsegment" {

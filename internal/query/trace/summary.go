@@ -194,11 +194,13 @@ func annotationValue(v any) (annValue, bool) {
 type builder struct {
 	t       *model.Trace
 	callees map[string][]*model.Segment
+	nodes   int // segments and subsegments, to size maps
 }
 
 func newBuilder(t *model.Trace) *builder {
 	b := &builder{t: t, callees: map[string][]*model.Segment{}}
 	for _, s := range t.Segments {
+		s.Walk(func(*model.Segment) bool { b.nodes++; return true })
 		if s.ParentID != "" {
 			b.callees[s.ParentID] = append(b.callees[s.ParentID], s)
 		}
@@ -221,8 +223,8 @@ func (b *builder) children(n *model.Segment) (subs, callees []*model.Segment) {
 // the path of entities inside it; the last service is where it happened.
 // ClientImpacting is set when the entry segment itself failed.
 func (b *builder) failureRootCauses(root *model.Segment, failed func(*model.Segment) bool) []model.RootCause {
-	memo := map[*model.Segment]bool{}
-	onPath := map[*model.Segment]bool{}
+	memo := make(map[*model.Segment]bool, b.nodes)
+	onPath := make(map[*model.Segment]bool, b.nodes)
 	var leads func(n *model.Segment) bool // n or something below it failed
 	leads = func(n *model.Segment) bool {
 		if v, ok := memo[n]; ok {
@@ -249,6 +251,10 @@ func (b *builder) failureRootCauses(root *model.Segment, failed func(*model.Segm
 	}
 	impacting := failed(root)
 	var out []model.RootCause
+	// Duplicate ids can make one segment the callee of many nodes, so the
+	// paths are not a tree; a budget linear in the trace size keeps the
+	// walk from exploding on such input.
+	budget := 4*b.nodes + 64
 	visiting := map[*model.Segment]bool{}
 	var walkService func(seg *model.Segment, prefix []model.RootCauseService)
 	walkService = func(seg *model.Segment, prefix []model.RootCauseService) {
@@ -259,7 +265,8 @@ func (b *builder) failureRootCauses(root *model.Segment, failed func(*model.Segm
 		defer delete(visiting, seg)
 		var walk func(n *model.Segment, path []model.RootCauseEntity)
 		walk = func(n *model.Segment, path []model.RootCauseEntity) {
-			if len(out) >= maxRootCauses {
+			budget--
+			if len(out) >= maxRootCauses || budget < 0 {
 				return
 			}
 			path = append(path[:len(path):len(path)], b.failureEntity(n))
