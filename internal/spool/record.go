@@ -43,6 +43,15 @@ func appendFrame(dst []byte, seq uint64, payload []byte, sum uint32) []byte {
 	return append(dst, payload...)
 }
 
+// peekHeader reads a frame header without touching the payload, so scans
+// can reject most garbage before paying for a checksum.
+func peekHeader(b []byte) (length uint32, seq uint64, ok bool) {
+	if len(b) < frameHeaderSize {
+		return 0, 0, false
+	}
+	return binary.LittleEndian.Uint32(b[0:4]), binary.LittleEndian.Uint64(b[8:16]), true
+}
+
 // decodeFrame decodes the frame at the start of b. It returns the record's
 // seq, its payload (aliasing b) and the frame's total size. errShortFrame
 // means b ends inside the frame (a torn tail looks like this).
@@ -97,8 +106,16 @@ func scanSegment(data []byte, firstSeq uint64) scanResult {
 	expect := firstSeq
 	off := 0
 	for off < len(data) {
-		seq, payload, n, err := decodeFrame(data[off:])
-		if err == nil && seq == expect {
+		var (
+			seq     uint64
+			payload []byte
+			n       int
+			err     = errShortFrame
+		)
+		if _, hseq, ok := peekHeader(data[off:]); ok && hseq == expect {
+			seq, payload, n, err = decodeFrame(data[off:])
+		}
+		if err == nil {
 			res.recs = append(res.recs, recRef{seq: seq, off: uint32(off), n: uint32(len(payload))})
 			off += n
 			res.validEnd = int64(off)
@@ -123,29 +140,37 @@ func scanSegment(data []byte, firstSeq uint64) scanResult {
 // next frame continues the run, or the candidate ends the data exactly and
 // is not empty. The confirmation matters because an empty frame is just
 // zeros plus a seq (the CRC of nothing is 0), which a stray byte in a
-// zero-padded payload can forge. Checking the seq window before the
-// checksum keeps the search linear on garbage: a random u64 almost never
-// lands in it.
+// zero-padded payload can forge. All structural checks run before any
+// checksum, which keeps the search linear in practice: garbage almost never
+// holds a plausible seq, let alone two chained ones.
 func resync(data []byte, from int, expect uint64) (int, bool) {
 	// Every skipped record occupied at least a header, which bounds how far
 	// the seq can have advanced within the bytes that remain.
 	maxSkip := uint64(len(data)-from)/frameHeaderSize + 1
+	plausible := func(seq uint64) bool { return seq >= expect && seq-expect <= maxSkip }
 	for p := from; p+frameHeaderSize <= len(data); p++ {
-		seq := binary.LittleEndian.Uint64(data[p+8 : p+16])
-		if seq < expect || seq-expect > maxSkip {
+		length, seq, _ := peekHeader(data[p:])
+		if !plausible(seq) || uint64(length) > uint64(len(data)-p-frameHeaderSize) {
 			continue
 		}
-		_, payload, n, err := decodeFrame(data[p:])
-		if err != nil {
-			continue
-		}
-		if p+n == len(data) {
-			if len(payload) > 0 {
+		end := p + frameSize(int(length))
+		if end == len(data) {
+			if length == 0 {
+				continue
+			}
+			if _, _, _, err := decodeFrame(data[p:]); err == nil {
 				return p, true
 			}
 			continue
 		}
-		if next, _, _, err := decodeFrame(data[p+n:]); err == nil && next == seq+1 {
+		nextLen, nextSeq, ok := peekHeader(data[end:])
+		if !ok || nextSeq != seq+1 || uint64(nextLen) > uint64(len(data)-end-frameHeaderSize) {
+			continue
+		}
+		if _, _, _, err := decodeFrame(data[p:]); err != nil {
+			continue
+		}
+		if _, _, _, err := decodeFrame(data[end:]); err == nil {
 			return p, true
 		}
 	}
