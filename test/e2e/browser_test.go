@@ -1,0 +1,239 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// rumWebBundle is aws-rum-web 3.x from npm, bundled by `make e2e-assets`.
+func rumWebBundle(t *testing.T) []byte {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	b, err := os.ReadFile(filepath.Join(filepath.Dir(file), "rumweb", "dist", "rum.js"))
+	if err != nil {
+		t.Skipf("aws-rum-web bundle missing (run `make e2e-assets`): %v", err)
+	}
+	return b
+}
+
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{os.Getenv("CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
+		if p != "" {
+			if _, err := os.Stat(p); err == nil {
+				return p
+			}
+		}
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("chromium not installed; `make test` installs it")
+	}
+	t.Skip("chromium not installed")
+	return ""
+}
+
+// newBrowser starts headless Debian Chromium with the flags this machine
+// needs and a fresh profile.
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromiumPath(t)),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 800),
+	}
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelB := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancelB(); cancelA() })
+	if err := chromedp.Run(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// site is a test web site on 127.0.0.1 with an API that records the trace
+// headers it receives.
+type site struct {
+	addr    string
+	mu      sync.Mutex
+	headers map[string][]string // path → X-Amzn-Trace-Id values
+}
+
+func startSite(t *testing.T, pages map[string]string, assets map[string][]byte) *site {
+	t.Helper()
+	s := &site{headers: map[string][]string{}}
+	mux := http.NewServeMux()
+	for p, html := range pages {
+		html := html
+		mux.HandleFunc("GET "+p, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			fmt.Fprint(w, html)
+		})
+	}
+	for p, b := range assets {
+		b := b
+		mux.HandleFunc("GET "+p, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/javascript")
+			_, _ = w.Write(b)
+		})
+	}
+	record := func(r *http.Request) {
+		s.mu.Lock()
+		s.headers[r.URL.Path] = append(s.headers[r.URL.Path], r.Header.Get("X-Amzn-Trace-Id"))
+		s.mu.Unlock()
+	}
+	mux.HandleFunc("/api/hello", func(w http.ResponseWriter, r *http.Request) {
+		record(r)
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"hello":"world"}`)
+	})
+	mux.HandleFunc("/api/fail", func(w http.ResponseWriter, r *http.Request) {
+		record(r)
+		http.Error(w, "boom", http.StatusInternalServerError)
+	})
+	mux.HandleFunc("/favicon.ico", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: mux}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	s.addr = ln.Addr().String()
+	return s
+}
+
+func (s *site) traceHeaders(path string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.headers[path]...)
+}
+
+const rumPage = `<!doctype html><html><head><title>E2E shop</title>
+<script src="/rum.js"></script>
+<script>
+startRum('%s', 'us-east-1', {
+  endpoint: 'http://%s', signing: false, sessionSampleRate: 1, allowCookies: true,
+  enableXRay: true, dispatchInterval: 1000,
+  telemetries: ['errors', 'performance', ['http', {addXRayTraceIdHeader: true, recordAllRequests: true}]]
+});
+</script></head>
+<body><h1>Sightline end-to-end shop</h1><p>Some text so the page has contentful paint.</p>
+<button id="btn" onclick="window.clicked=true">Buy</button>
+<script>
+window.exercise = async function () {
+  await fetch('/api/hello');
+  await fetch('/api/fail', {method: 'POST'});
+  setTimeout(function () { throw new TypeError('e2e boom from page'); }, 0);
+  Promise.reject(new Error('e2e unhandled rejection'));
+  return true;
+};
+</script></body></html>`
+
+// TestAwsRumWebInChromium drives the unmodified aws-rum-web client in
+// headless Chromium against a real sightline process and reads every
+// event type back through GetAppMonitorData.
+func TestAwsRumWebInChromium(t *testing.T) {
+	bundle := rumWebBundle(t)
+	srv := startServer(t, t.TempDir())
+	id := srv.createAppMonitor("e2e-shop", "127.0.0.1", map[string]any{"SessionSampleRate": 1, "EnableXRay": true, "AllowCookies": true})
+	page := fmt.Sprintf(rumPage, id, srv.ingest)
+	st := startSite(t, map[string]string{"/index.html": page, "/next.html": "<!doctype html><title>next</title><p>next page</p>"}, map[string][]byte{"/rum.js": bundle})
+
+	ctx := newBrowser(t)
+	tctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+	defer cancel()
+	var ok bool
+	err := chromedp.Run(tctx,
+		chromedp.Navigate("http://"+st.addr+"/index.html"),
+		chromedp.WaitVisible("#btn", chromedp.ByID),
+		chromedp.Sleep(1500*time.Millisecond),
+		chromedp.Evaluate(`window.exercise()`, &ok, func(p *runtimeEvaluateParams) *runtimeEvaluateParams { return p.WithAwaitPromise(true) }),
+		chromedp.Sleep(500*time.Millisecond),
+		// An input finalises LCP (web-vitals reports it on the first
+		// interaction) and yields FID/INP.
+		chromedp.Click("#btn", chromedp.ByID),
+		chromedp.Sleep(2500*time.Millisecond),
+		// Navigating away hides the page: aws-rum-web flushes with
+		// sendBeacon, the only transport that carries CLS.
+		chromedp.Navigate("http://"+st.addr+"/next.html"),
+		chromedp.Sleep(1500*time.Millisecond),
+	)
+	if err != nil {
+		t.Fatalf("browser: %v\nserver log:\n%s", err, srv.log)
+	}
+
+	want := []string{"session_start_event", "page_view_event", "performance_navigation_event", "largest_contentful_paint_event",
+		"first_contentful_paint_event", "time_to_first_byte_event", "cumulative_layout_shift_event", "js_error_event",
+		"http_event", "xray_trace_event"}
+	var events []storedEvent
+	waitFor(t, 30*time.Second, "every event type", func() (bool, string) {
+		evs, err := srv.allEvents("e2e-shop")
+		if err != nil {
+			return false, err.Error()
+		}
+		events = evs
+		seen := map[string]bool{}
+		for _, e := range evs {
+			seen[strings.TrimPrefix(e.Type, "com.amazon.rum.")] = true
+		}
+		var missing []string
+		for _, w := range want {
+			if !seen[w] {
+				missing = append(missing, w)
+			}
+		}
+		return len(missing) == 0, fmt.Sprintf("missing %v of %d events", missing, len(evs))
+	})
+
+	var jsErrors []string
+	for _, e := range events {
+		if e.Metadata["browserName"] != "Headless Chrome" || e.Metadata["osName"] != "Linux" || e.Metadata["deviceType"] != "desktop" {
+			t.Fatalf("browser/OS not parsed from the User-Agent: %v", e.Metadata)
+		}
+		if e.UserDetails["sessionId"] == "" {
+			t.Fatalf("event without session: %s", e.Raw)
+		}
+		switch e.Type {
+		case "com.amazon.rum.js_error_event":
+			jsErrors = append(jsErrors, fmt.Sprint(e.Details["message"]))
+		case "com.amazon.rum.http_event":
+			if e.Details["trace_id"] == nil {
+				t.Errorf("http_event without trace id: %s", e.Raw)
+			}
+		case "com.amazon.rum.largest_contentful_paint_event", "com.amazon.rum.cumulative_layout_shift_event":
+			if _, ok := e.Details["value"].(float64); !ok {
+				t.Errorf("vital without value: %s", e.Raw)
+			}
+		}
+	}
+	joined := strings.Join(jsErrors, "|")
+	if !strings.Contains(joined, "e2e boom from page") || !strings.Contains(joined, "e2e unhandled rejection") {
+		t.Errorf("js errors %q lack the thrown error or the rejection", joined)
+	}
+	for _, path := range []string{"/api/hello", "/api/fail"} {
+		hs := st.traceHeaders(path)
+		if len(hs) == 0 || !strings.HasPrefix(hs[0], "Root=1-") || !strings.Contains(hs[0], ";Parent=") {
+			t.Errorf("%s received trace headers %q", path, hs)
+		}
+	}
+	srv.stop()
+}
