@@ -81,6 +81,7 @@ type Receiver struct {
 	datagrams atomic.Uint64
 	accepted  atomic.Uint64
 	batches   atomic.Uint64
+	decoded   atomic.Uint64    // datagrams taken off the queue (benchmark flow control)
 	dropped   [6]atomic.Uint64 // indexed like Reasons
 	lastWarn  atomic.Int64
 }
@@ -243,6 +244,7 @@ func (r *Receiver) decodeLoop(ctx context.Context) {
 				return
 			}
 			seg, body, err := DecodeDatagram(d.b)
+			r.decoded.Add(1)
 			if err != nil {
 				var de *DatagramError
 				reason := ReasonBadJSON
