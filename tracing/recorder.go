@@ -187,10 +187,13 @@ func (r *Recorder) BeginSegment(ctx context.Context, name string, h TraceHeader)
 }
 
 func (r *Recorder) newSegment(name string, h TraceHeader, req SamplingRequest) *Span {
-	now := r.now()
 	sampled := h.Decision == DecisionSampled
 	if h.Decision == DecisionUnknown || h.Decision == DecisionRequested || h.TraceID == "" {
 		sampled = r.sampler.Sample(req).Sampled
+	}
+	var now time.Time
+	if sampled || h.TraceID == "" {
+		now = r.now()
 	}
 	traceID := h.TraceID
 	if traceID == "" {
@@ -211,8 +214,7 @@ func (r *Recorder) newSegment(name string, h TraceHeader, req SamplingRequest) *
 		id:       newID(),
 		parentID: parentID,
 		extra:    h.Extra,
-		name:     truncateName(name),
-		start:    now,
+		spanData: &spanData{name: truncateName(name), start: now},
 	}
 }
 

@@ -24,7 +24,13 @@ type Span struct {
 	parentID string
 	extra    string // unknown header keys (Lineage...) to forward
 
-	// Everything below is guarded by tree.mu.
+	// Recorded data, allocated only for sampled spans so that the unsampled path
+	// stays small.
+	*spanData
+}
+
+// spanData is guarded by tree.mu.
+type spanData struct {
 	name        string
 	namespace   string
 	start, end  time.Time
@@ -83,8 +89,7 @@ func (s *Span) newChild(name string) *Span {
 		id:       newID(),
 		parentID: s.id,
 		extra:    s.extra,
-		name:     truncateName(name),
-		start:    s.rec.now(),
+		spanData: &spanData{name: truncateName(name), start: s.rec.now()},
 	}
 	s.tree.mu.Lock()
 	s.children = append(s.children, child)
