@@ -35,6 +35,11 @@ const (
 	// Record offsets inside a segment are kept as uint32, so a segment must
 	// stay below 4 GiB: at most one SegmentBytes plus one oversized record.
 	maxSegmentBytes int64 = 1 << 30
+
+	// maxSpareBuffer caps the group buffer kept for reuse between flushes:
+	// big enough for typical groups, small enough not to pin memory after a
+	// burst of large records.
+	maxSpareBuffer = 8 << 20
 )
 
 // Options configure a Spool. Zero values select the defaults.
@@ -473,7 +478,7 @@ func (s *Spool) flushGroup(g *group) {
 		i = j
 	}
 	s.mu.Lock()
-	if cap(g.buf) <= 8<<20 {
+	if cap(g.buf) <= maxSpareBuffer {
 		s.spare = g.buf[:0]
 	}
 	s.mu.Unlock()
