@@ -21,7 +21,11 @@ import (
 	rumapi "github.com/sightline/sightline/internal/api/rum"
 	"github.com/sightline/sightline/internal/appmonitor"
 	"github.com/sightline/sightline/internal/config"
+	"github.com/sightline/sightline/internal/model"
 	"github.com/sightline/sightline/internal/receiver/rumdata"
+	"github.com/sightline/sightline/internal/receiver/xrayapi"
+	"github.com/sightline/sightline/internal/receiver/xraydaemon"
+	"github.com/sightline/sightline/internal/sampling"
 	"github.com/sightline/sightline/internal/spool"
 	"github.com/sightline/sightline/internal/store/duckdb"
 	"github.com/sightline/sightline/internal/writer"
@@ -104,6 +108,7 @@ func runServe(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		RatePerIP: cfg.RatePerIP, BurstPerIP: cfg.BurstPerIP, RatePerApp: cfg.RatePerApp, BurstPerApp: cfg.BurstPerApp,
 		DedupWindow: cfg.DedupWindow, CORSMaxAge: cfg.CORSMaxAge, RetryAfter: cfg.RetryAfter, AnonymizeIP: cfg.AnonymizeIP,
 		Logger: log, Registerer: reg, Config: rumapi.ConfigHandler(registry),
+		ParseSegment: model.ParseSegmentDocument,
 	})
 	// Retries of batches stored before a restart must stay deduplicated.
 	recent, err := st.RecentBatchIDs(ctx, time.Now().Add(-cfg.DedupWindow).UnixMicro())
@@ -117,8 +122,37 @@ func runServe(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	wr := writer.New(sp, st, writer.Options{MaxRows: cfg.WriterMaxRows, FlushInterval: cfg.WriterFlushInterval, Logger: log, Registerer: reg,
 		OnReplay: rumHandler.MarkSeen})
 
+	samplingSvc, err := sampling.Open(ctx, filepath.Join(cfg.DataDir, "sampling"), sampling.Options{})
+	if err != nil {
+		return fmt.Errorf("open sampling rules: %w", err)
+	}
+	xrayIngest, err := xrayapi.New(xrayapi.Options{Sink: sink, MaxBodyBytes: cfg.MaxSegmentBodyBytes, Registerer: reg, Logger: log})
+	if err != nil {
+		return err
+	}
+	daemon, err := xraydaemon.New(xraydaemon.Options{Sink: sink, Registerer: reg, Logger: log})
+	if err != nil {
+		return err
+	}
+	udpConn, granted, err := xraydaemon.ListenUDP(cfg.XRayAddr, cfg.UDPReadBuffer)
+	if err != nil {
+		return fmt.Errorf("listen udp %s: %w", cfg.XRayAddr, err)
+	}
+	defer udpConn.Close()
+	if granted < cfg.UDPReadBuffer {
+		log.Warn("UDP receive buffer smaller than asked; bursts may be dropped", "asked", cfg.UDPReadBuffer, "granted", granted)
+	}
+	tcpSampling, err := net.Listen("tcp", cfg.XRayAddr)
+	if err != nil {
+		return fmt.Errorf("listen tcp %s: %w", cfg.XRayAddr, err)
+	}
+
 	mux := http.NewServeMux()
 	(&rumapi.API{Registry: registry, Events: st, Logger: log}).Register(mux)
+	xrayIngest.Register(mux)
+	for _, p := range []string{"/GetSamplingRules", "/SamplingTargets", "/CreateSamplingRule", "/UpdateSamplingRule", "/DeleteSamplingRule", "/SamplingStatisticSummaries"} {
+		mux.Handle("POST "+p, samplingSvc.Handler())
+	}
 	admin.Register(mux, reg, map[string]admin.Check{
 		"store": func(ctx context.Context) string {
 			if err := st.Ping(ctx); err != nil {
@@ -178,7 +212,10 @@ func runServe(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 			return nil
 		})
 	}
-	log.Info("sightline serving", "version", version, "http", cfg.HTTPAddr, "ingest", cfg.IngestAddr, "data_dir", cfg.DataDir, "store", cfg.Store)
+	g.Go(func() error {
+		return daemon.Serve(gctx, udpConn, tcpSampling, samplingSvc.SDKHandler())
+	})
+	log.Info("sightline serving", "xray", cfg.XRayAddr, "version", version, "http", cfg.HTTPAddr, "ingest", cfg.IngestAddr, "data_dir", cfg.DataDir, "store", cfg.Store)
 
 	<-gctx.Done()
 	log.Info("shutting down: stop accepting, then store what was acknowledged")

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sightline/sightline/internal/model"
+	"github.com/sightline/sightline/internal/receiver/xraydoc"
 	"github.com/sightline/sightline/internal/spool"
 	"github.com/sightline/sightline/internal/store"
 )
@@ -53,8 +54,14 @@ func (s Sink) Accept(ctx context.Context, b *model.Batch) error {
 }
 
 // AcceptSegments adapts X-Ray receivers, which hand over segments only.
+// A full spool is reported as xraydoc.ErrSinkFull so PutTraceSegments
+// answers 429 and the daemon receiver counts it as such.
 func (s Sink) AcceptSegments(ctx context.Context, recs []model.SegmentRecord) error {
-	return s.Accept(ctx, &model.Batch{Segments: recs})
+	err := s.Accept(ctx, &model.Batch{Segments: recs})
+	if errors.Is(err, spool.ErrFull) {
+		return fmt.Errorf("%w: %w", xraydoc.ErrSinkFull, err)
+	}
+	return err
 }
 
 // Options tunes batching into the store.
