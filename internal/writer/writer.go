@@ -100,7 +100,7 @@ func New(sp *spool.Spool, st store.Writer, opts Options) *Writer {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	w := &Writer{sp: sp, st: st, opts: opts, log: opts.Logger,
-		rows: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sightline_store_rows_written_total", Help: "Rows written to the store by kind."}, []string{"kind"}),
+		rows:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sightline_store_rows_written_total", Help: "Rows written to the store by kind."}, []string{"kind"}),
 		writes: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sightline_store_writes_total", Help: "Store write transactions by outcome."}, []string{"outcome"}),
 	}
 	w.lag = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sightline_spool_pending_bytes", Help: "Acknowledged bytes not yet in the store."},
