@@ -73,6 +73,8 @@ type Store interface {
 	Writer
 	RumReader
 	SegmentReader
+	TraceLister
+	Groups
 	Ping(ctx context.Context) error
 	Close() error
 }

@@ -28,6 +28,13 @@ var schema = []string{
 		raw VARCHAR, received_us BIGINT, spool_seq UBIGINT)`,
 }
 
+func init() {
+	schema = append(schema,
+		`CREATE TABLE IF NOT EXISTS xray_groups (
+			name VARCHAR PRIMARY KEY, arn VARCHAR NOT NULL, filter_expression VARCHAR NOT NULL,
+			insights_enabled BOOLEAN NOT NULL, notify_enabled BOOLEAN NOT NULL)`)
+}
+
 var rumColumns = []string{"app_monitor_id", "ts_us", "event_id", "event_type", "batch_id",
 	"session_id", "user_id", "page_id", "app_version",
 	"browser", "browser_version", "os", "os_version", "device_type",

@@ -27,6 +27,8 @@ func Run(t *testing.T, newStore Factory) {
 		{"RumEventFiltersAndPaging", testRumPaging},
 		{"WriteIsAtomicWithSeq", testAppliedSeq},
 		{"SegmentsByTraceIDs", testSegments},
+		{"ListTraces", testListTraces},
+		{"Groups", testGroups},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

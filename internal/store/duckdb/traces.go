@@ -1,0 +1,121 @@
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/sightline/sightline/internal/store"
+)
+
+// ListTraces lists traces most recent first. Event and Service ranges use
+// segment start times; TraceId ranges compare the epoch in the id, whose
+// fixed-width lower-case hex sorts like the number.
+func (s *Store) ListTraces(ctx context.Context, q store.TraceListQuery) ([]store.TraceRef, error) {
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	var where string
+	args := []any{}
+	switch q.TimeRangeType {
+	case "", store.TimeRangeEvent, store.TimeRangeService:
+		where = "start_us >= ? AND start_us < ?"
+		args = append(args, q.FromMicros, q.ToMicros)
+	case store.TimeRangeTraceID:
+		where = "substr(trace_id, 3, 8) >= ? AND substr(trace_id, 3, 8) < ?"
+		args = append(args, fmt.Sprintf("%08x", q.FromMicros/1e6), fmt.Sprintf("%08x", (q.ToMicros+999_999)/1e6))
+	default:
+		return nil, fmt.Errorf("unknown TimeRangeType %q", q.TimeRangeType)
+	}
+	having := ""
+	if q.BeforeTraceID != "" {
+		having = "HAVING (min(start_us), trace_id) < (?, ?)"
+		args = append(args, q.BeforeStartMicros, q.BeforeTraceID)
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT trace_id, min(start_us) AS s FROM segments WHERE `+where+`
+		GROUP BY trace_id `+having+fmt.Sprintf(` ORDER BY s DESC, trace_id DESC LIMIT %d`, limit), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list traces: %w", err)
+	}
+	defer rows.Close()
+	var out []store.TraceRef
+	for rows.Next() {
+		var r store.TraceRef
+		if err := rows.Scan(&r.TraceID, &r.StartMicros); err != nil {
+			return nil, fmt.Errorf("scan trace ref: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// CreateGroup stores a new group.
+func (s *Store) CreateGroup(ctx context.Context, g store.Group) error {
+	_, err := s.db.ExecContext(ctx, "INSERT INTO xray_groups VALUES (?, ?, ?, ?, ?)", g.Name, g.ARN, g.FilterExpression, g.InsightsEnabled, g.NotifyEnabled)
+	if err != nil {
+		if isConstraint(err) {
+			return fmt.Errorf("group %q: %w", g.Name, store.ErrConflict)
+		}
+		return fmt.Errorf("insert group: %w", err)
+	}
+	return nil
+}
+
+// GetGroup returns one group by name.
+func (s *Store) GetGroup(ctx context.Context, name string) (*store.Group, error) {
+	var g store.Group
+	err := s.db.QueryRowContext(ctx, "SELECT name, arn, filter_expression, insights_enabled, notify_enabled FROM xray_groups WHERE name = ?", name).
+		Scan(&g.Name, &g.ARN, &g.FilterExpression, &g.InsightsEnabled, &g.NotifyEnabled)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("group %q: %w", name, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get group: %w", err)
+	}
+	return &g, nil
+}
+
+// ListGroups returns every group by name.
+func (s *Store) ListGroups(ctx context.Context) ([]store.Group, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT name, arn, filter_expression, insights_enabled, notify_enabled FROM xray_groups ORDER BY name")
+	if err != nil {
+		return nil, fmt.Errorf("list groups: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Group
+	for rows.Next() {
+		var g store.Group
+		if err := rows.Scan(&g.Name, &g.ARN, &g.FilterExpression, &g.InsightsEnabled, &g.NotifyEnabled); err != nil {
+			return nil, err
+		}
+		out = append(out, g)
+	}
+	return out, rows.Err()
+}
+
+// UpdateGroup replaces a group's definition.
+func (s *Store) UpdateGroup(ctx context.Context, g store.Group) error {
+	res, err := s.db.ExecContext(ctx, "UPDATE xray_groups SET filter_expression = ?, insights_enabled = ?, notify_enabled = ? WHERE name = ?",
+		g.FilterExpression, g.InsightsEnabled, g.NotifyEnabled, g.Name)
+	if err != nil {
+		return fmt.Errorf("update group: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("group %q: %w", g.Name, store.ErrNotFound)
+	}
+	return nil
+}
+
+// DeleteGroup removes a group.
+func (s *Store) DeleteGroup(ctx context.Context, name string) error {
+	res, err := s.db.ExecContext(ctx, "DELETE FROM xray_groups WHERE name = ?", name)
+	if err != nil {
+		return fmt.Errorf("delete group: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("group %q: %w", name, store.ErrNotFound)
+	}
+	return nil
+}
