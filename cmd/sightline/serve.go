@@ -19,6 +19,7 @@ import (
 
 	"github.com/sightline/sightline/internal/api/admin"
 	rumapi "github.com/sightline/sightline/internal/api/rum"
+	xrayquery "github.com/sightline/sightline/internal/api/xray"
 	"github.com/sightline/sightline/internal/appmonitor"
 	"github.com/sightline/sightline/internal/config"
 	"github.com/sightline/sightline/internal/model"
@@ -150,6 +151,7 @@ func runServe(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	mux := http.NewServeMux()
 	(&rumapi.API{Registry: registry, Events: st, Logger: log}).Register(mux)
 	xrayIngest.Register(mux)
+	(&xrayquery.API{Store: st, Logger: log}).Register(mux)
 	for _, p := range []string{"/GetSamplingRules", "/SamplingTargets", "/CreateSamplingRule", "/UpdateSamplingRule", "/DeleteSamplingRule", "/SamplingStatisticSummaries"} {
 		mux.Handle("POST "+p, samplingSvc.Handler())
 	}
