@@ -47,9 +47,11 @@ func agentBundle(t *testing.T, srv *server) *agentjs.Bundle {
 
 // agentSnippet is the install snippet for collectorURL, made by the same
 // function the console shows, pinned to the bundle the collector serves.
+// The flush interval is ten minutes: the tests flush explicitly, so
+// whatever arrives without a flush came with the page-hide beacon.
 func agentSnippet(t *testing.T, b *agentjs.Bundle, collectorURL, id string) string {
 	t.Helper()
-	s, err := b.Snippet(collectorURL, id, agentjs.SnippetOptions{AppVersion: "1.2.3", Config: map[string]any{"flushIntervalMs": 1000}})
+	s, err := b.Snippet(collectorURL, id, agentjs.SnippetOptions{AppVersion: "1.2.3", Config: map[string]any{"flushIntervalMs": 600000}})
 	if err != nil {
 		t.Fatal(err)
 	}
