@@ -7,8 +7,8 @@ import (
 )
 
 // denseMillis bounds the durations (in ms) a histogram counts in a slice;
-// longer ones go to a map. Most calls are far below a minute.
-const denseMillis = 1 << 16
+// longer ones go to a map. Most calls take well under four seconds.
+const denseMillis = 1 << 12
 
 // histo counts durations by HistogramMillis.
 type histo struct {

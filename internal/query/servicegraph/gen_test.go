@@ -3,6 +3,7 @@ package servicegraph
 import (
 	"fmt"
 	"math/rand/v2"
+	"time"
 
 	"github.com/sightline/sightline/internal/model"
 	"github.com/sightline/sightline/internal/query/trace"
@@ -60,10 +61,12 @@ func (g *traceGen) dur() float64 {
 	return g.rng.ExpFloat64() * 0.05
 }
 
-// traceRecords makes one trace of about n segments.
+// traceRecords makes one trace of about n segments, inferred ones
+// included.
 func (g *traceGen) traceRecords(n int) []model.SegmentRecord {
 	tid := fmt.Sprintf("1-6b070000-%024x", g.id)
 	var recs []model.SegmentRecord
+	left := n // segments still to make, inferred ones included
 	t0 := 1.7e9 + float64(g.rng.IntN(3600))
 	var grow func(parent string, start float64, depth int) *model.Segment
 	grow = func(parent string, start float64, depth int) *model.Segment {
@@ -73,6 +76,7 @@ func (g *traceGen) traceRecords(n int) []model.SegmentRecord {
 		s := &model.Segment{TraceID: tid, ID: g.nextID(), ParentID: parent, Name: k.Name, Origin: k.Type,
 			StartTime: start, EndTime: start + d, Error: errF, Throttle: thr, Fault: fault,
 			HTTP: &model.HTTP{Response: &model.HTTPResponse{Status: st}}}
+		left--
 		if g.rng.IntN(50) == 0 {
 			s.EndTime, s.InProgress = 0, true
 		} else {
@@ -82,14 +86,16 @@ func (g *traceGen) traceRecords(n int) []model.SegmentRecord {
 		for range 1 + g.rng.IntN(3) {
 			s.Subsegments = append(s.Subsegments, &model.Segment{ID: g.nextID(), Name: "work", StartTime: start, EndTime: start + d/2})
 		}
-		calls := 1 + g.rng.IntN(3)
-		for range calls {
+		for range 1 + g.rng.IntN(3) {
+			if left <= 0 {
+				break
+			}
 			cs := start + d*g.rng.Float64()/2
 			cd := d * g.rng.Float64() / 2
 			st, errF, thr, fault := g.status()
 			call := &model.Segment{ID: g.nextID(), StartTime: cs, EndTime: cs + cd, Error: errF, Throttle: thr, Fault: fault,
 				HTTP: &model.HTTP{Response: &model.HTTPResponse{Status: st}}}
-			if len(recs) < n && depth < 4 {
+			if left > 1 && depth < 4 && g.rng.IntN(2) == 0 {
 				call.Name, call.Namespace = "host:80", "remote"
 				for _, c := range []string{"connect", "request", "response"} {
 					call.Subsegments = append(call.Subsegments, &model.Segment{ID: g.nextID(), ParentID: s.ID, Name: c, StartTime: cs, EndTime: cs + cd/3})
@@ -102,6 +108,7 @@ func (g *traceGen) traceRecords(n int) []model.SegmentRecord {
 					call.SQL = []byte(`{"url":"postgres://db/orders"}`)
 				}
 				g.want[NodeKey{ds.name, trace.InferredType(call)}]++
+				left--
 			}
 			// Nest some calls one level down, as handlers do.
 			if g.rng.IntN(3) == 0 {
@@ -137,3 +144,5 @@ func (g *traceGen) traces(count, size int) []*model.Trace {
 	}
 	return out
 }
+
+var timeZero time.Time
