@@ -71,7 +71,7 @@ func TestTimeSeries(t *testing.T) {
 		name:     "window excludes everything",
 		selector: SelectorFromNameType("front-svc", ""),
 		start:    at(1), end: at(2),
-		want:     nil,
+		want: nil,
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
