@@ -16,7 +16,7 @@ func segmentCount(traces []*model.Trace) int {
 }
 
 func benchBuild(b *testing.B, count int, parallel bool) {
-	traces := newTraceGen(1).traces(count, 10)
+	traces := newTraceGen(1).traces(count, 15)
 	runtime.GC()
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -65,6 +65,13 @@ type call struct {
 	inferred bool
 }
 
+// isInferred looks the segment up only when it can be inferred: inferred
+// segments always have a caller and no subsegments, and the lookup hashes
+// the id.
+func isInferred(t *model.Trace, s *model.Segment) bool {
+	return len(t.Inferred) > 0 && s.ParentID != "" && len(s.Subsegments) == 0 && t.Inferred[s.ID]
+}
+
 // linkRef records which entity a parent_id names.
 type linkRef struct {
 	owner, via *model.Segment
@@ -132,7 +139,7 @@ func (w *walker) trace(t *model.Trace, visit func(call)) {
 		if s.Type == "subsegment" || !complete(s) || !w.win.admits(s.EndTime) {
 			continue
 		}
-		c := call{seg: s, via: s, inferred: t.Inferred[s.ID]}
+		c := call{seg: s, via: s, inferred: isInferred(t, s)}
 		if s.ParentID != "" {
 			for i, id := range w.wanted {
 				if id == s.ParentID {
@@ -184,7 +191,7 @@ func (w *walker) traceLarge(t *model.Trace, visit func(call)) {
 		if s.Type == "subsegment" || !complete(s) || !w.win.admits(s.EndTime) {
 			continue
 		}
-		c := call{seg: s, via: s, inferred: t.Inferred[s.ID]}
+		c := call{seg: s, via: s, inferred: isInferred(t, s)}
 		if s.ParentID != "" {
 			if r, ok := w.byID[s.ParentID]; ok && r.owner != s {
 				c.caller, c.via = r.owner, r.via
