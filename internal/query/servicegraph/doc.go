@@ -73,4 +73,16 @@
 //	--        calling entity's times and health
 //
 // Rows repeating a key (one per partition or shard) are merged.
+//
+// # Performance
+//
+// Walking assembled traces is bound by memory: every segment and
+// subsegment is a separate ~400-byte struct, and merely touching each
+// one's id (BenchmarkWalkFloor) costs about 190 ns per segment with its
+// subsegments on a 2-core machine, so 1,000,000 segments cannot be
+// graphed from assembled traces in 200 ms. Build costs 3 to 4 times that
+// floor (about 0.7 µs per segment). BuildFromAggregates over the rows of
+// 10,000 traces takes about 0.3 ms: the scalable path is a store that
+// keeps the caller columns above and answers GetServiceGraph with the two
+// GROUP BY queries.
 package servicegraph

@@ -22,6 +22,7 @@ func BenchmarkWalkFloor(b *testing.B) {
 		}
 	}
 	b.ResetTimer()
+	cpu0 := cpuTime()
 	for b.Loop() {
 		for _, t := range traces {
 			for _, s := range t.Segments {
@@ -30,4 +31,5 @@ func BenchmarkWalkFloor(b *testing.B) {
 		}
 	}
 	_ = x
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
 }

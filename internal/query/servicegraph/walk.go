@@ -85,6 +85,9 @@ type walker struct {
 	wanted []string  // distinct parent ids of this trace's segments
 	found  []linkRef // parallel to wanted
 	bloom  uint64    // a cheap pre-check before comparing ids
+	// missing counts the wanted ids not found yet: the scan stops at zero,
+	// which skips most leaves since callers start before their callees.
+	missing int
 	byID   map[string]linkRef
 }
 
@@ -128,11 +131,13 @@ func (w *walker) trace(t *model.Trace, visit func(call)) {
 			w.bloom |= idBit(s.ParentID)
 		}
 	}
-	if len(w.wanted) > 0 {
-		for _, s := range segs {
-			if s.Type != "subsegment" {
-				w.scan(s, s)
-			}
+	w.missing = len(w.wanted)
+	for _, s := range segs {
+		if w.missing == 0 {
+			break
+		}
+		if s.Type != "subsegment" {
+			w.scan(s, s)
 		}
 	}
 	for _, s := range segs {
@@ -162,10 +167,14 @@ func (w *walker) scan(owner, n *model.Segment) {
 		for i, id := range w.wanted {
 			if id == n.ID && w.found[i].owner == nil {
 				w.found[i] = linkRef{owner: owner, via: n}
+				w.missing--
 			}
 		}
 	}
 	for _, c := range n.Subsegments {
+		if w.missing == 0 {
+			return
+		}
 		w.scan(owner, c)
 	}
 }
