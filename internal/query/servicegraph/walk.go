@@ -88,7 +88,7 @@ type walker struct {
 	// missing counts the wanted ids not found yet: the scan stops at zero,
 	// which skips most leaves since callers start before their callees.
 	missing int
-	byID   map[string]linkRef
+	byID    map[string]linkRef
 }
 
 // smallTrace bounds the traces resolved with the bloom-and-scan path; a
