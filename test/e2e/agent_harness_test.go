@@ -38,11 +38,29 @@ func agentBundle(t *testing.T, srv *server) *agentjs.Bundle {
 	if resp.StatusCode != 200 {
 		t.Fatalf("GET %s: %d %s", agentjs.Path, resp.StatusCode, body)
 	}
-	b, err := agentjs.Load(fstest.MapFS{agentjs.FileName: {Data: body}})
+	return loadBundle(t, body)
+}
+
+func loadBundle(tb testing.TB, js []byte) *agentjs.Bundle {
+	tb.Helper()
+	b, err := agentjs.Load(fstest.MapFS{agentjs.FileName: {Data: js}})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return b
+}
+
+func snippetOpts(flushMs int) agentjs.SnippetOptions {
+	return agentjs.SnippetOptions{AppVersion: "1.2.3", Config: map[string]any{"flushIntervalMs": flushMs}}
+}
+
+func freePort() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
 }
 
 // agentSnippet is the install snippet for collectorURL, made by the same
@@ -51,7 +69,7 @@ func agentBundle(t *testing.T, srv *server) *agentjs.Bundle {
 // whatever arrives without a flush came with the page-hide beacon.
 func agentSnippet(t *testing.T, b *agentjs.Bundle, collectorURL, id string) string {
 	t.Helper()
-	s, err := b.Snippet(collectorURL, id, agentjs.SnippetOptions{AppVersion: "1.2.3", Config: map[string]any{"flushIntervalMs": 600000}})
+	s, err := b.Snippet(collectorURL, id, snippetOpts(600000))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +104,7 @@ func (r *recorder) take() map[string][]hit {
 	return h
 }
 
-func serveOn(t *testing.T, h http.Handler) string {
+func serveOn(t testing.TB, h http.Handler) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -98,8 +116,8 @@ func serveOn(t *testing.T, h http.Handler) string {
 	return "http://" + ln.Addr().String()
 }
 
-// startPageSite serves pages (path → HTML) and the same-origin API.
-func startPageSite(t *testing.T, rec *recorder, pages map[string]func() string) string {
+// startPageSite serves pages (path → HTML), scripts and the same-origin API.
+func startPageSite(t testing.TB, rec *recorder, pages map[string]func() string, scripts map[string][]byte) string {
 	t.Helper()
 	var origin string
 	mux := http.NewServeMux()
@@ -108,6 +126,12 @@ func startPageSite(t *testing.T, rec *recorder, pages map[string]func() string) 
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
 			w.Header().Set("Cache-Control", "no-store")
 			fmt.Fprint(w, html())
+		})
+	}
+	for p, js := range scripts {
+		mux.HandleFunc("GET "+p, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/javascript")
+			_, _ = w.Write(js)
 		})
 	}
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {

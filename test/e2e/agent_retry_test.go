@@ -105,7 +105,7 @@ func TestAgentRetriesWithSameBatchID(t *testing.T) {
 	site := startPageSite(t, rec, map[string]func() string{
 		"/index.html": func() string { return fmt.Sprintf(secondPage, snippet) },
 		"/bye.html":   func() string { return byePage },
-	})
+	}, nil)
 
 	ctx, _ := agentBrowser(t)
 	const custom = 5
