@@ -78,11 +78,15 @@
 //
 // Walking assembled traces is bound by memory: every segment and
 // subsegment is a separate ~400-byte struct, and merely touching each
-// one's id (BenchmarkWalkFloor) costs about 190 ns per segment with its
-// subsegments on a 2-core machine, so 1,000,000 segments cannot be
-// graphed from assembled traces in 200 ms. Build costs 3 to 4 times that
-// floor (about 0.7 µs per segment). BuildFromAggregates over the rows of
-// 10,000 traces takes about 0.3 ms: the scalable path is a store that
-// keeps the caller columns above and answers GetServiceGraph with the two
-// GROUP BY queries.
+// one's id (BenchmarkWalkFloor) costs about 190-250 ns per segment with its
+// subsegments on a 2-core machine, so 1,000,000 segments cannot be graphed
+// from assembled traces in 200 ms. Build costs 4 to 5 times that floor
+// (0.7-1.2 µs of CPU per segment, measured on a busy shared machine); the
+// profile is dominated by cache misses reading segment fields, not by the
+// arithmetic. BuildFromAggregates over the rows of 10,000 traces takes
+// about 0.2-0.5 ms: the scalable path is a store that keeps the caller
+// columns above and answers GetServiceGraph with the two GROUP BY queries.
+//
+// A caller whose own segment ends outside the window while its calls end
+// inside stays in the graph as the edges' source, without statistics.
 package servicegraph
