@@ -122,6 +122,9 @@ func runServe(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	wr := writer.New(sp, st, writer.Options{MaxRows: cfg.WriterMaxRows, FlushInterval: cfg.WriterFlushInterval, Logger: log, Registerer: reg,
 		OnReplay: rumHandler.MarkSeen})
+	if err := wr.Prime(ctx); err != nil {
+		return err
+	}
 
 	samplingSvc, err := sampling.Open(ctx, filepath.Join(cfg.DataDir, "sampling"), sampling.Options{})
 	if err != nil {

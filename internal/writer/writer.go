@@ -4,9 +4,10 @@ package writer
 
 import (
 	"context"
-	"encoding/json"
+
 	"errors"
 	"fmt"
+	jsonv2 "github.com/go-json-experiment/json"
 	"log/slog"
 	"sync/atomic"
 	"time"
@@ -19,9 +20,10 @@ import (
 	"github.com/sightline/sightline/internal/store"
 )
 
-// Encode is the spool payload of a batch.
+// Encode is the spool payload of a batch. JSON keeps the spool readable
+// with standard tools; the v2 codec keeps it off the hot path's profile.
 func Encode(b *model.Batch) ([]byte, error) {
-	p, err := json.Marshal(b)
+	p, err := jsonv2.Marshal(b)
 	if err != nil {
 		return nil, fmt.Errorf("encode batch: %w", err)
 	}
@@ -31,7 +33,7 @@ func Encode(b *model.Batch) ([]byte, error) {
 // Decode reverses Encode.
 func Decode(p []byte) (*model.Batch, error) {
 	var b model.Batch
-	if err := json.Unmarshal(p, &b); err != nil {
+	if err := jsonv2.Unmarshal(p, &b); err != nil {
 		return nil, fmt.Errorf("decode spooled batch: %w", err)
 	}
 	return &b, nil
@@ -123,56 +125,110 @@ func (w *Writer) Healthy() (bool, string) {
 	return false, msg
 }
 
+// chunk is a run of decoded spool records, in seq order.
+type chunk struct {
+	lastSeq uint64
+	batches []*model.Batch
+	rows    int
+}
+
 // Run drains the spool until ctx ends; then it keeps draining what is
 // already durable for up to drainTimeout, so a graceful shutdown stores
-// everything that was acknowledged.
+// everything that was acknowledged. Decoding runs in its own goroutine so
+// it overlaps with the store's appends.
 func (w *Writer) Run(ctx context.Context, drainTimeout time.Duration) error {
 	applied, err := w.st.AppliedSeq(ctx)
 	if err != nil {
 		return fmt.Errorf("read applied seq: %w", err)
 	}
-	for ctx.Err() == nil {
-		applied = w.step(ctx, applied, true)
-	}
-	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drainTimeout)
+	dctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
-	for dctx.Err() == nil && w.sp.Stats().PendingRecords > 0 {
-		before := applied
-		applied = w.step(dctx, applied, false)
-		if applied == before && !w.healthy.Load() {
-			break
+	go func() {
+		<-ctx.Done()
+		t := time.NewTimer(drainTimeout)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			cancel()
+		case <-dctx.Done():
+		}
+	}()
+	chunks := make(chan chunk, 4)
+	go w.read(ctx, dctx, applied, chunks)
+
+	var pending chunk
+	flush := func() bool {
+		if pending.lastSeq == 0 {
+			return true
+		}
+		ok := w.store(dctx, &pending)
+		if ok {
+			applied = pending.lastSeq
+			pending = chunk{}
+		}
+		return ok
+	}
+	ticker := time.NewTicker(w.opts.FlushInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case c, open := <-chunks:
+			if !open {
+				if !flush() {
+					w.log.Warn("shutdown with batches not stored; they stay in the spool for the next start")
+				}
+				if n := w.sp.Stats().PendingRecords; n > 0 {
+					w.log.Warn("shutdown left batches in the spool; they are stored at next start", "records", n)
+				}
+				return nil
+			}
+			pending.lastSeq = c.lastSeq
+			pending.batches = append(pending.batches, c.batches...)
+			pending.rows += c.rows
+			if pending.rows >= w.opts.MaxRows {
+				if !flush() {
+					return nil
+				}
+			}
+		case <-ticker.C:
+			if !flush() {
+				return nil
+			}
 		}
 	}
-	if n := w.sp.Stats().PendingRecords; n > 0 {
-		w.log.Warn("shutdown left batches in the spool; they are stored at next start", "records", n)
-	}
-	return nil
 }
 
-// step reads one round of records and stores them; it returns the new
-// applied seq.
-func (w *Writer) step(ctx context.Context, applied uint64, wait bool) uint64 {
-	nctx := ctx
-	if !wait {
-		var cancel context.CancelFunc
-		nctx, cancel = context.WithTimeout(ctx, 50*time.Millisecond)
-		defer cancel()
-	}
-	recs, err := w.sp.Next(nctx, 0, 64<<20)
-	if err != nil {
-		if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
-			w.log.Error("read spool", "err", err)
-			sleep(ctx, time.Second)
+// read hands decoded records to the store loop until ctx ends, then until
+// the spool has nothing durable left (or dctx ends), then closes out.
+func (w *Writer) read(ctx, dctx context.Context, applied uint64, out chan<- chunk) {
+	defer close(out)
+	for dctx.Err() == nil {
+		nctx, cancel := ctx, context.CancelFunc(func() {})
+		if ctx.Err() != nil {
+			// Draining: stop once everything durable is stored.
+			if w.sp.Stats().PendingRecords == 0 {
+				return
+			}
+			nctx, cancel = context.WithTimeout(dctx, 50*time.Millisecond)
 		}
-		return applied
-	}
-	rows := 0
-	var batches []*model.Batch
-	lastSeq := applied
-	deadline := time.Now().Add(w.opts.FlushInterval)
-	for {
+		recs, err := w.sp.Next(nctx, 0, 16<<20)
+		cancel()
+		switch {
+		case err == nil:
+		case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+			continue
+		case errors.Is(err, spool.ErrClosed):
+			return
+		default:
+			w.log.Error("read spool", "err", err)
+			if !sleep(dctx, time.Second) {
+				return
+			}
+			continue
+		}
+		c := chunk{}
 		for _, r := range recs {
-			lastSeq = r.Seq
+			c.lastSeq = r.Seq
 			if r.Seq <= applied {
 				continue // stored before a crash; the spool commit lagged
 			}
@@ -186,51 +242,51 @@ func (w *Writer) step(ctx context.Context, applied uint64, wait bool) uint64 {
 			if b.RumBatchID != "" && w.opts.OnReplay != nil {
 				w.opts.OnReplay(b.AppMonitorID, b.RumBatchID)
 			}
-			rows += len(b.Rum) + len(b.Segments)
-			batches = append(batches, b)
+			c.rows += len(b.Rum) + len(b.Segments)
+			c.batches = append(c.batches, b)
 		}
-		if rows >= w.opts.MaxRows || time.Now().After(deadline) {
-			break
+		if c.lastSeq <= applied {
+			// Only records the store already had (a replay after a crash
+			// between store write and spool commit): release them.
+			if err := w.sp.Commit(c.lastSeq); err != nil {
+				w.log.Error("commit replayed spool records", "seq", c.lastSeq, "err", err)
+			}
+			continue
 		}
-		gctx, cancel := context.WithDeadline(ctx, deadline)
-		recs, err = w.sp.Next(gctx, 0, 64<<20)
-		cancel()
-		if err != nil {
-			break
+		select {
+		case out <- c:
+		case <-dctx.Done():
+			return
 		}
 	}
-	if lastSeq <= applied {
-		// Only records the store already had (a replay after a crash
-		// between store write and spool commit): release them.
-		if err := w.sp.Commit(lastSeq); err != nil {
-			w.log.Error("commit replayed spool records", "seq", lastSeq, "err", err)
-		}
-		return applied
-	}
+}
+
+// store writes a pending chunk, retrying while the store fails; it gives
+// up only when dctx ends, leaving the records in the spool.
+func (w *Writer) store(dctx context.Context, c *chunk) bool {
 	for {
-		err := w.st.Write(ctx, lastSeq, batches)
+		err := w.st.Write(dctx, c.lastSeq, c.batches)
 		if err == nil {
 			break
 		}
 		w.writes.WithLabelValues("error").Inc()
 		w.healthy.Store(false)
 		w.lastErr.Store(err.Error())
-		w.log.Error("store write failed; keeping batches in the spool and retrying", "err", err, "batches", len(batches))
-		if !sleep(ctx, time.Second) {
-			w.sp.Rewind()
-			return applied
+		w.log.Error("store write failed; keeping batches in the spool and retrying", "err", err, "batches", len(c.batches))
+		if !sleep(dctx, time.Second) {
+			return false
 		}
 	}
 	w.healthy.Store(true)
 	w.writes.WithLabelValues("ok").Inc()
-	for _, b := range batches {
+	for _, b := range c.batches {
 		w.rows.WithLabelValues("rum_event").Add(float64(len(b.Rum)))
 		w.rows.WithLabelValues("segment").Add(float64(len(b.Segments)))
 	}
-	if err := w.sp.Commit(lastSeq); err != nil {
-		w.log.Error("commit spool", "seq", lastSeq, "err", err)
+	if err := w.sp.Commit(c.lastSeq); err != nil {
+		w.log.Error("commit spool", "seq", c.lastSeq, "err", err)
 	}
-	return lastSeq
+	return true
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {
@@ -242,4 +298,34 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	case <-t.C:
 		return true
 	}
+}
+
+// Prime tells OnReplay about every RUM batch still in the spool, before
+// ingest opens: a client retry of a batch acknowledged just before a crash
+// may arrive before the writer has replayed that batch, and must still be
+// recognised as a duplicate.
+func (w *Writer) Prime(ctx context.Context) error {
+	if w.opts.OnReplay == nil {
+		return nil
+	}
+	defer w.sp.Rewind()
+	for w.sp.Stats().PendingRecords > 0 {
+		nctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+		recs, err := w.sp.Next(nctx, 1000, 64<<20)
+		cancel()
+		if errors.Is(err, context.DeadlineExceeded) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("prime dedup from spool: %w", err)
+		}
+		for _, r := range recs {
+			b, err := Decode(r.Payload)
+			if err != nil || b.RumBatchID == "" {
+				continue
+			}
+			w.opts.OnReplay(b.AppMonitorID, b.RumBatchID)
+		}
+	}
+	return nil
 }

@@ -86,7 +86,7 @@ func TestAgentFromCollectorInChromium(t *testing.T) {
 		"/index.html":  func() string { return fmt.Sprintf(agentPage, snippet) },
 		"/second.html": func() string { return fmt.Sprintf(secondPage, snippet) },
 		"/bye.html":    func() string { return byePage },
-	})
+	}, nil)
 
 	// ---- phase 1: everything on, one tab across three pages ----
 	ctx, netlog := agentBrowser(t)

@@ -2,7 +2,9 @@ package rumdata
 
 import (
 	"encoding/json"
+
 	"fmt"
+	jsonv2 "github.com/go-json-experiment/json"
 	"strings"
 
 	"github.com/sightline/sightline/internal/model"
@@ -69,26 +71,20 @@ func ToModel(r *Request, appMonitorID string, o Origin, receivedMicros int64, pa
 			Details:          e.Details,
 			ReceivedAtMicros: receivedMicros,
 		}
-		me.PageID = str(e.Metadata["pageId"])
-		me.Language = str(e.Metadata["browserLanguage"])
-		me.Domain = str(e.Metadata["domain"])
+		me.PageID = e.MetadataString("pageId")
+		me.Language = e.MetadataString("browserLanguage")
+		me.Domain = e.MetadataString("domain")
 		if me.AppVersion == "" {
-			me.AppVersion = str(e.Metadata["version"])
+			me.AppVersion = e.MetadataString("version")
 		}
-		if e.Metadata["countryCode"] != nil {
-			me.Country = str(e.Metadata["countryCode"])
-		}
-		md, err := json.Marshal(e.Metadata)
-		if err != nil {
-			return nil, nil, fmt.Errorf("encode metadata: %w", err)
-		}
-		me.Metadata = md
+		me.Country = e.MetadataString("countryCode")
+		me.Metadata = e.MetadataJSON()
 
 		var d details
 		if len(e.Details) > 0 && e.Details[0] == '{' {
 			// Custom events may carry anything; a shape mismatch only means
 			// there is nothing typed to extract.
-			_ = json.Unmarshal(e.Details, &d)
+			_ = jsonv2.Unmarshal(e.Details, &d, decodeOpts)
 		}
 		if me.PageID == "" {
 			me.PageID = d.PageID
