@@ -46,9 +46,9 @@ test-go:
 bench: build
 	SIGHTLINE_BIN=$(CURDIR)/bin/sightline $(GO) test -run '^$$' -bench . -benchtime 3x ./...
 
-# Short fuzzing pass over every decoder of outside input.
+# Short fuzzing pass over every decoder of outside input (FUZZTIME=20s each).
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 30s ./internal/receiver/rumdata/
+	./scripts/fuzz.sh
 
 clean:
 	rm -rf bin web/agent/dist test/e2e/rumweb/dist
