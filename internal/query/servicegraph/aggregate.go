@@ -153,8 +153,14 @@ func BuildFromAggregates(nodes []NodeAgg, edges []EdgeAgg) Graph {
 		m.AccountID = minAccount(m.AccountID, n.AccountID)
 		m.Root = m.Root || n.Root
 		m.Inferred = m.Inferred && n.Inferred
-		m.StartTime = min(m.StartTime, n.StartTime)
-		m.EndTime = max(m.EndTime, n.EndTime)
+		switch {
+		case n.Counts.Total() == 0: // no segments: its times mean nothing
+		case m.Counts.Total() == 0:
+			m.StartTime, m.EndTime = n.StartTime, n.EndTime
+		default:
+			m.StartTime = min(m.StartTime, n.StartTime)
+			m.EndTime = max(m.EndTime, n.EndTime)
+		}
 		m.Counts.add(n.Counts)
 		m.Histogram = append(m.Histogram, n.Histogram...)
 	}
