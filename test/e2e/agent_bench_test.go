@@ -202,11 +202,17 @@ func benchBrowser(b *testing.B) context.Context {
 	if path == "" {
 		path = "/usr/bin/chromium"
 	}
+	// Not b.TempDir: Chromium's helpers may still write the profile
+	// while the browser exits, and a failed RemoveAll fails the benchmark.
+	profile, err := os.MkdirTemp("", "sightline-agent-bench")
+	if err != nil {
+		b.Fatal(err)
+	}
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path), chromedp.Flag("no-sandbox", true), chromedp.Flag("disable-gpu", true),
-		chromedp.UserDataDir(b.TempDir()), chromedp.WindowSize(1280, 800))...)
+		chromedp.UserDataDir(profile), chromedp.WindowSize(1280, 800))...)
 	ctx, cancelB := chromedp.NewContext(actx)
-	b.Cleanup(func() { cancelB(); cancelA() })
+	b.Cleanup(func() { cancelB(); cancelA(); _ = os.RemoveAll(profile) })
 	if err := chromedp.Run(ctx, performance.Enable()); err != nil {
 		b.Fatalf("start chromium: %v", err)
 	}
