@@ -434,7 +434,9 @@ func (d *refData) pageExits(q store.JourneyQuery) []store.PageExit {
 	for _, p := range byPage {
 		out = append(out, *p)
 	}
-	slices.SortFunc(out, func(a, b store.PageExit) int { return cmp.Or(cmp.Compare(b.Exits, a.Exits), cmp.Compare(a.Page, b.Page)) })
+	slices.SortFunc(out, func(a, b store.PageExit) int {
+		return cmp.Or(cmp.Compare(b.Exits, a.Exits), cmp.Compare(a.Page, b.Page))
+	})
 	return head(out, limitOr(q.Limit, 50))
 }
 

@@ -87,7 +87,9 @@ func RunRumStats(t *testing.T, newStore Factory) {
 		mut(&r)
 		cases[name] = r
 	}
-	add("window", func(r *store.RumRange) { r.FromMicros, r.ToMicros = RumTestStart+7*hourMicros, RumTestStart+31*hourMicros })
+	add("window", func(r *store.RumRange) {
+		r.FromMicros, r.ToMicros = RumTestStart+7*hourMicros, RumTestStart+31*hourMicros
+	})
 	add("chrome-mobile", func(r *store.RumRange) {
 		r.Filter.Browsers, r.Filter.DeviceTypes = []string{"Chrome"}, []string{"mobile", "tablet"}
 	})
