@@ -12,6 +12,7 @@ all: build
 
 agent: web/agent/node_modules
 	cd web/agent && npm run build
+	cp web/agent/dist/sightline.js internal/agentjs/dist/
 
 web/agent/node_modules: web/agent/package-lock.json
 	cd web/agent && npm ci --no-audit --no-fund

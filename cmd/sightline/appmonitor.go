@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/sightline/sightline/internal/agentjs"
 )
 
 var flagHelp = flag.ErrHelp
@@ -136,7 +138,11 @@ func appMonitorCmd(ctx context.Context, args []string, stdout, stderr io.Writer,
 }
 
 func snippet(id, ingest string, rate float64, cookies, xray bool) string {
-	return fmt.Sprintf(`aws-rum-web (npm install aws-rum-web), unsigned, sending to Sightline:
+	agent := "Sightline's agent: not built into this binary (run `make build`).\n\n"
+	if s, err := agentjs.Snippet(ingest, id, agentjs.SnippetOptions{}); err == nil {
+		agent = "Sightline's agent (10 KB), paste into <head>:\n\n  " + s + "\n\n"
+	}
+	return agent + fmt.Sprintf(`aws-rum-web (npm install aws-rum-web), unsigned, sending to Sightline:
 
   import { AwsRum } from 'aws-rum-web';
   const rum = new AwsRum('%s', '1.0.0', 'us-east-1', {

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/sightline/sightline/internal/agentjs"
 	"github.com/sightline/sightline/internal/api/admin"
 	rumapi "github.com/sightline/sightline/internal/api/rum"
 	xrayquery "github.com/sightline/sightline/internal/api/xray"
@@ -190,6 +191,7 @@ func runServe(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	if cfg.IngestAddr == cfg.HTTPAddr {
 		// One address: API paths first, PutRumEvents (any prefix) for the rest.
+		mux.Handle(agentjs.Path, agentjs.Handler())
 		mux.Handle("/", rumHandler)
 		if err := listen(cfg.HTTPAddr, mux); err != nil {
 			return err
@@ -198,7 +200,10 @@ func runServe(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		if err := listen(cfg.HTTPAddr, mux); err != nil {
 			return err
 		}
-		if err := listen(cfg.IngestAddr, rumHandler); err != nil {
+		ingestMux := http.NewServeMux()
+		ingestMux.Handle(agentjs.Path, agentjs.Handler())
+		ingestMux.Handle("/", rumHandler)
+		if err := listen(cfg.IngestAddr, ingestMux); err != nil {
 			return err
 		}
 	}

@@ -231,6 +231,83 @@ func TestXRaySDKTraces(t *testing.T) {
 		t.Errorf("bad filter: %v, want InvalidRequestException with a position", err)
 	}
 
+	// Service graph: client → front → inventory, with counts.
+	graph, err := c.GetServiceGraph(ctx, &xray.GetServiceGraphInput{StartTime: &start, EndTime: &end})
+	if err != nil {
+		t.Fatalf("GetServiceGraph: %v", err)
+	}
+	byName := map[string]types.Service{}
+	var client *types.Service
+	for i, svc := range graph.Services {
+		if aws.ToString(svc.Type) == "client" {
+			client = &graph.Services[i]
+			continue
+		}
+		byName[aws.ToString(svc.Name)] = svc
+	}
+	front, inv := byName["front"], byName["inventory"]
+	if front.Name == nil || inv.Name == nil || client == nil {
+		t.Fatalf("service graph nodes: %v (client %v)", keys(byName), client != nil)
+	}
+	if aws.ToInt64(front.SummaryStatistics.TotalCount) != 10 || aws.ToInt64(front.SummaryStatistics.FaultStatistics.TotalCount) != int64(faults) {
+		t.Errorf("front statistics: %+v", front.SummaryStatistics)
+	}
+	if !aws.ToBool(front.Root) {
+		t.Error("front is not marked Root")
+	}
+	edgeToInv := false
+	for _, e := range front.Edges {
+		if aws.ToInt32(e.ReferenceId) == aws.ToInt32(inv.ReferenceId) {
+			edgeToInv = true
+			if aws.ToInt64(e.SummaryStatistics.TotalCount) != 10 || aws.ToInt64(e.SummaryStatistics.ErrorStatistics.TotalCount) != int64(errs) {
+				t.Errorf("front→inventory edge statistics: %+v", e.SummaryStatistics)
+			}
+		}
+	}
+	if !edgeToInv {
+		t.Errorf("no edge front → inventory: %+v", front.Edges)
+	}
+	tg, err := c.GetTraceGraph(ctx, &xray.GetTraceGraphInput{TraceIds: []string{traces[0].id}})
+	if err != nil || len(tg.Services) < 2 {
+		t.Fatalf("GetTraceGraph: %v services, %v", len(tg.Services), err)
+	}
+	ts, err := c.GetTimeSeriesServiceStatistics(ctx, &xray.GetTimeSeriesServiceStatisticsInput{StartTime: &start, EndTime: &end,
+		EntitySelectorExpression: aws.String(`service("inventory")`), Period: aws.Int32(60)})
+	if err != nil {
+		t.Fatalf("GetTimeSeriesServiceStatistics: %v", err)
+	}
+	var total int64
+	for _, p := range ts.TimeSeriesServiceStatistics {
+		total += aws.ToInt64(p.ServiceSummaryStatistics.TotalCount)
+	}
+	if total != 10 {
+		t.Errorf("time series counts %d inventory calls, want 10", total)
+	}
+	if _, err := c.GetTimeSeriesServiceStatistics(ctx, &xray.GetTimeSeriesServiceStatisticsInput{StartTime: &start, EndTime: &end, Period: aws.Int32(61)}); err == nil {
+		t.Error("Period 61 accepted")
+	}
+
+	// Groups: a named filter usable as GroupName and in group.name.
+	if _, err := c.CreateGroup(ctx, &xray.CreateGroupInput{GroupName: aws.String("faulty"), FilterExpression: aws.String("fault")}); err != nil {
+		t.Fatalf("CreateGroup: %v", err)
+	}
+	if got := count(`group.name = "faulty"`); got != faults {
+		t.Errorf("group.name filter matched %d, want %d", got, faults)
+	}
+	gg, err := c.GetServiceGraph(ctx, &xray.GetServiceGraphInput{StartTime: &start, EndTime: &end, GroupName: aws.String("faulty")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, svc := range gg.Services {
+		if aws.ToString(svc.Name) == "front" && aws.ToString(svc.Type) != "client" && aws.ToInt64(svc.SummaryStatistics.TotalCount) != int64(faults) {
+			t.Errorf("group graph counts %d front calls, want %d", aws.ToInt64(svc.SummaryStatistics.TotalCount), faults)
+		}
+	}
+	groups, err := c.GetGroups(ctx, &xray.GetGroupsInput{})
+	if err != nil || len(groups.Groups) != 2 {
+		t.Fatalf("GetGroups: %v %v", groups, err)
+	}
+
 	// Sampling: the SDK fetched the rules (the app sampled everything
 	// through the rule created above) and later reported targets.
 	rules, err := c.GetSamplingRules(ctx, &xray.GetSamplingRulesInput{})
