@@ -20,13 +20,17 @@ import (
 	"github.com/sightline/sightline/internal/agentjs"
 	"github.com/sightline/sightline/internal/api/admin"
 	rumapi "github.com/sightline/sightline/internal/api/rum"
+	"github.com/sightline/sightline/internal/api/rumquery"
 	xrayquery "github.com/sightline/sightline/internal/api/xray"
 	"github.com/sightline/sightline/internal/appmonitor"
 	"github.com/sightline/sightline/internal/config"
+	"github.com/sightline/sightline/internal/geoip"
 	"github.com/sightline/sightline/internal/model"
+	rumsvc "github.com/sightline/sightline/internal/query/rum"
 	"github.com/sightline/sightline/internal/receiver/rumdata"
 	"github.com/sightline/sightline/internal/receiver/xrayapi"
 	"github.com/sightline/sightline/internal/receiver/xraydaemon"
+	"github.com/sightline/sightline/internal/rummetrics"
 	"github.com/sightline/sightline/internal/sampling"
 	"github.com/sightline/sightline/internal/spool"
 	"github.com/sightline/sightline/internal/store/duckdb"
@@ -104,6 +108,19 @@ func runServe(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	sink := writer.Sink{Spool: sp}
 
 	registry := appmonitor.NewRegistry(st, 10*time.Second)
+	rumMetrics, err := rummetrics.New(reg, rummetrics.Options{})
+	if err != nil {
+		return fmt.Errorf("rum metrics: %w", err)
+	}
+	var country func(string) string
+	if cfg.GeoIPDB != "" {
+		geo, err := geoip.Open(cfg.GeoIPDB)
+		if err != nil {
+			return fmt.Errorf("--geoip-db: %w", err)
+		}
+		defer geo.Close()
+		country = geo.Country
+	}
 	rumHandler := rumdata.NewHandler(registry, sink, rumdata.Options{
 		MaxBodyBytes: cfg.MaxBodyBytes, MaxDecompressedBytes: cfg.MaxDecompressedBytes,
 		Limits:    rumdata.Limits{MaxEvents: cfg.MaxEventsPerBatch, MaxEventBytes: cfg.MaxEventBytes},
@@ -111,6 +128,7 @@ func runServe(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		DedupWindow: cfg.DedupWindow, CORSMaxAge: cfg.CORSMaxAge, RetryAfter: cfg.RetryAfter, AnonymizeIP: cfg.AnonymizeIP,
 		Logger: log, Registerer: reg, Config: rumapi.ConfigHandler(registry),
 		ParseSegment: model.ParseSegmentDocument,
+		Country:      country, Observe: rumMetrics.Observe,
 	})
 	// Retries of batches stored before a restart must stay deduplicated.
 	recent, err := st.RecentBatchIDs(ctx, time.Now().Add(-cfg.DedupWindow).UnixMicro())
@@ -154,6 +172,7 @@ func runServe(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 
 	mux := http.NewServeMux()
 	(&rumapi.API{Registry: registry, Events: st, Logger: log}).Register(mux)
+	(&rumquery.API{Monitors: registry, Service: &rumsvc.Service{Stats: st, Events: st}, Logger: log}).Register(mux)
 	xrayIngest.Register(mux)
 	(&xrayquery.API{Store: st, Logger: log}).Register(mux)
 	for _, p := range []string{"/GetSamplingRules", "/SamplingTargets", "/CreateSamplingRule", "/UpdateSamplingRule", "/DeleteSamplingRule", "/SamplingStatisticSummaries"} {

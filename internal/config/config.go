@@ -44,6 +44,8 @@ type Config struct {
 	DedupWindow          time.Duration
 	CORSMaxAge           time.Duration
 	AnonymizeIP          bool
+	// GeoIPDB is an optional MaxMind-format country database.
+	GeoIPDB string
 
 	// X-Ray ingest.
 	MaxSegmentBodyBytes int64
@@ -122,6 +124,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.DedupWindow, "dedup-window", c.DedupWindow, "how long a BatchId is remembered to drop client retries")
 	fs.DurationVar(&c.CORSMaxAge, "cors-max-age", c.CORSMaxAge, "Access-Control-Max-Age of ingest preflights")
 	fs.BoolVar(&c.AnonymizeIP, "anonymize-ip", c.AnonymizeIP, "drop the last octet (IPv4) or 80 bits (IPv6) of client IPs")
+	fs.StringVar(&c.GeoIPDB, "geoip-db", c.GeoIPDB, "optional MaxMind-format (.mmdb) database for client countries; none is shipped")
 	fs.Int64Var(&c.MaxSegmentBodyBytes, "max-segment-body-bytes", c.MaxSegmentBodyBytes, "largest PutTraceSegments body")
 	fs.IntVar(&c.UDPReadBuffer, "udp-read-buffer", c.UDPReadBuffer, "socket receive buffer of the X-Ray UDP port, bytes")
 	fs.Int64Var(&c.SpoolMaxBytes, "spool-max-bytes", c.SpoolMaxBytes, "bound of un-stored data in the spool; beyond it ingest answers 503")

@@ -64,6 +64,11 @@ type RumEvent struct {
 	SegmentID      string   `json:"segment_id,omitempty"`
 	ErrorType      string   `json:"error_type,omitempty"`
 	ErrorMessage   string   `json:"error_message,omitempty"`
+	// Grouping keys computed once at ingest, so error and HTTP groups
+	// need no regular expressions at query time.
+	ErrorGroupMessage string `json:"error_group_message,omitempty"`
+	ErrorFrame        string `json:"error_frame,omitempty"`
+	HTTPURLPattern    string `json:"http_url_pattern,omitempty"`
 
 	// Metadata is the event's metadata merged over the batch's
 	// SessionMetadata (event keys win), as a JSON object.

@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -182,11 +184,29 @@ func TestAwsRumWebInChromium(t *testing.T) {
 		chromedp.WaitVisible("#btn", chromedp.ByID),
 		chromedp.Sleep(1500*time.Millisecond),
 		chromedp.Evaluate(`window.exercise()`, &ok, func(p *runtimeEvaluateParams) *runtimeEvaluateParams { return p.WithAwaitPromise(true) }),
+		// LCP must have been painted before the input that finalises it
+		// (web-vitals reports LCP on the first interaction); on a busy
+		// machine the first paint can take a while.
+		chromedp.Poll(`new Promise(r => new PerformanceObserver((l, o) => { o.disconnect(); r(l.getEntries().length > 0); }).observe({type: 'largest-contentful-paint', buffered: true}))`,
+			nil, chromedp.WithPollingTimeout(20*time.Second)),
 		chromedp.Sleep(500*time.Millisecond),
-		// An input finalises LCP (web-vitals reports it on the first
-		// interaction) and yields FID/INP.
 		chromedp.Click("#btn", chromedp.ByID),
-		chromedp.Sleep(2500*time.Millisecond),
+	)
+	if err != nil {
+		t.Fatalf("browser: %v\nserver log:\n%s", err, srv.log)
+	}
+	// LCP is reported after the click once the page is idle, then sent
+	// with the next batch; on a busy machine that can take a while, and a
+	// page hidden before it is recorded loses it.
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		evs, _ := srv.allEvents("e2e-shop", map[string]any{"Name": "EventType", "Values": []string{"largest_contentful_paint_event"}})
+		if len(evs) > 0 {
+			break
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	err = chromedp.Run(tctx,
 		// Navigating away hides the page: aws-rum-web flushes with
 		// sendBeacon, the only transport that carries CLS.
 		chromedp.Navigate("http://"+st.addr+"/next.html"),
@@ -249,6 +269,45 @@ func TestAwsRumWebInChromium(t *testing.T) {
 		if len(hs) == 0 || !strings.HasPrefix(hs[0], "Root=1-") || !strings.Contains(hs[0], ";Parent=") {
 			t.Errorf("%s received trace headers %q", path, hs)
 		}
+	}
+
+	// The analytics API groups the thrown error and times the page load;
+	// /metrics counts at ingest.
+	now := time.Now().UnixMilli()
+	rng := map[string]any{"From": now - 600_000, "To": now + 60_000}
+	var groups struct {
+		Groups []struct {
+			Type, Message string
+			Count         int
+		}
+	}
+	if _, err := srv.api("POST", "/rum/e2e-shop/errors", rng, &groups); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, g := range groups.Groups {
+		if strings.Contains(g.Message, "boom from page") && g.Type == "TypeError" && g.Count == 1 {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("error groups lack the thrown error: %+v", groups)
+	}
+	var raw json.RawMessage
+	if _, err := srv.api("POST", "/rum/e2e-shop/vitals", map[string]any{"From": now - 600_000, "To": now + 60_000, "Vital": "LCP", "GroupBy": "page"}, &raw); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(raw), "/index.html") {
+		t.Errorf("LCP by page lacks /index.html: %s", raw)
+	}
+	resp, err := http.Get("http://" + srv.http + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(metrics), `sightline_rum_js_errors_total{app_monitor="e2e-shop"}`) {
+		t.Errorf("/metrics lacks the RUM js error counter")
 	}
 	srv.stop()
 }

@@ -9,11 +9,13 @@ import (
 
 	"github.com/sightline/sightline/internal/model"
 	"github.com/sightline/sightline/internal/pipeline"
+	"github.com/sightline/sightline/internal/store"
 )
 
 // Origin describes where a request came from, as the server saw it.
 type Origin struct {
 	ClientIP  string // already anonymised when configured
+	Country   string // from the client address before anonymisation; "" when unknown
 	UserAgent string
 	Client    pipeline.Client
 	Scheme    string // of the page, from the Origin header
@@ -37,6 +39,7 @@ type details struct {
 		Type    string `json:"type"`
 		Message string `json:"message"`
 	} `json:"error"`
+	Stack          string `json:"stack"`
 	TraceIDSnake   string `json:"trace_id"`
 	SegmentIDSnake string `json:"segment_id"`
 	ID             string `json:"id"`
@@ -77,7 +80,10 @@ func ToModel(r *Request, appMonitorID string, o Origin, receivedMicros int64, pa
 		if me.AppVersion == "" {
 			me.AppVersion = e.MetadataString("version")
 		}
-		me.Country = e.MetadataString("countryCode")
+		me.Country = o.Country
+		if me.Country == "" {
+			me.Country = e.MetadataString("countryCode")
+		}
 		me.Metadata = e.MetadataJSON()
 
 		var d details
@@ -96,6 +102,8 @@ func ToModel(r *Request, appMonitorID string, o Origin, receivedMicros int64, pa
 			me.DurationMillis = d.Duration
 		case model.EventJSError:
 			me.ErrorType, me.ErrorMessage = d.Type, d.Message
+			me.ErrorGroupMessage = store.NormalizeErrorMessage(d.Message)
+			me.ErrorFrame = store.TopStackFrame(d.Stack)
 		case model.EventHTTP:
 			if d.Request != nil {
 				me.HTTPMethod, me.HTTPURL = d.Request.Method, d.Request.URL
@@ -108,6 +116,7 @@ func ToModel(r *Request, appMonitorID string, o Origin, receivedMicros int64, pa
 			}
 			me.DurationMillis = d.Duration
 			me.TraceID, me.SegmentID = NormalizeTraceID(d.TraceIDSnake), d.SegmentIDSnake
+			me.HTTPURLPattern = store.URLPattern(me.HTTPURL)
 		case model.EventXRayTrace:
 			seg, raw, err := browserSegment(e.Details, parse)
 			if err != nil {

@@ -57,6 +57,12 @@ type Options struct {
 	// Config serves GET /appmonitors/{id}/config for Sightline's agent;
 	// nil answers 404.
 	Config http.Handler
+	// Country maps a client address (before anonymisation) to an ISO
+	// country code; nil leaves country to the client's metadata.
+	Country func(ip string) string
+	// Observe is told about every newly stored batch (not duplicates), for
+	// metrics computed at ingest.
+	Observe func(appMonitorName string, events []model.RumEvent)
 }
 
 // Handler serves PutRumEvents on any path ending in /appmonitors/{id}.
@@ -265,6 +271,9 @@ func (h *Handler) put(w http.ResponseWriter, r *http.Request, mon *model.AppMoni
 		o.Scheme = u.Scheme
 	}
 	o.ClientIP = ip
+	if h.opts.Country != nil {
+		o.Country = h.opts.Country(ip)
+	}
 	if h.opts.AnonymizeIP {
 		o.ClientIP = pipeline.AnonymizeIP(ip)
 	}
@@ -294,6 +303,9 @@ func (h *Handler) put(w http.ResponseWriter, r *http.Request, mon *model.AppMoni
 		return
 	}
 	h.dedup.finish(key)
+	if h.opts.Observe != nil {
+		h.opts.Observe(mon.Name, events)
+	}
 	h.requests.WithLabelValues("accepted").Inc()
 	h.events.WithLabelValues("accepted").Add(float64(len(events)))
 	writeOK(w)

@@ -254,6 +254,7 @@ func rumRow(e *model.RumEvent, seq uint64) []driver.Value {
 		nullable(e.Value), nullable(e.DurationMillis), nullStr(e.HTTPMethod), nullStr(e.HTTPURL), status,
 		nullStr(e.TraceID), nullStr(e.SegmentID), nullStr(e.ErrorType), nullStr(e.ErrorMessage),
 		string(e.Metadata), string(e.Details), e.ReceivedAtMicros, seq,
+		nullStr(e.ErrorGroupMessage), nullStr(e.ErrorFrame), nullStr(e.HTTPURLPattern),
 	}
 }
 
@@ -330,7 +331,7 @@ func (s *Store) RumEvents(ctx context.Context, q store.RumEventQuery) ([]model.R
 	if limit <= 0 {
 		limit = 100
 	}
-	query := "SELECT " + strings.Join(rumColumns[:len(rumColumns)-1], ", ") +
+	query := "SELECT " + strings.Join(rumColumns, ", ") +
 		" FROM rum_events WHERE " + strings.Join(where, " AND ") +
 		fmt.Sprintf(" ORDER BY ts_us, event_id LIMIT %d", limit)
 	rows, err := s.db.QueryContext(ctx, query, args...)

@@ -267,8 +267,10 @@ func (s *Store) ErrorGroups(ctx context.Context, q store.ErrorGroupQuery) ([]sto
 		return nil, err
 	}
 	w.add("event_type = ?", model.EventJSError)
-	msg := rewriteSQL("coalesce(error_message, '')", store.MessageRewrites)
-	frame := rewriteSQL(fmt.Sprintf("coalesce(regexp_extract(json_extract_string(details, '$.stack'), %s), '')", sqlString(store.FramePattern)), store.FrameRewrites)
+	// Rows ingested since the grouping keys were extracted at ingest carry
+	// them; older rows fall back to the same rules in SQL.
+	msg := "coalesce(error_message_norm, " + rewriteSQL("coalesce(error_message, '')", store.MessageRewrites) + ")"
+	frame := "coalesce(error_frame, " + rewriteSQL(fmt.Sprintf("coalesce(regexp_extract(json_extract_string(details, '$.stack'), %s), '')", sqlString(store.FramePattern)), store.FrameRewrites) + ")"
 	samples := orDefault(q.Samples, defaultSamples)
 	query := fmt.Sprintf(`SELECT t, m, f, count(*) AS n, count(DISTINCT session_id), min(ts_us), max(ts_us),
 		list_sort(list_distinct(list(browser))), list_sort(list_distinct(list(app_version))),
@@ -305,7 +307,7 @@ func (s *Store) HTTPGroups(ctx context.Context, q store.HTTPGroupQuery) ([]store
 	xw := baseWhere(q.RumRange)
 	xw.add("event_type = ?", model.EventXRayTrace)
 	xw.add("trace_id IS NOT NULL")
-	url := rewriteSQL("coalesce(http_url, '')", store.URLRewrites)
+	url := "coalesce(http_url_pattern, " + rewriteSQL("coalesce(http_url, '')", store.URLRewrites) + ")"
 	query := fmt.Sprintf(`WITH x AS (SELECT trace_id, max(duration_ms) AS d FROM rum_events WHERE %[1]s GROUP BY trace_id),
 		h AS (SELECT coalesce(http_method, '') AS m, %[2]s AS u, http_status, error_type, error_message, trace_id, duration_ms
 			FROM rum_events WHERE %[3]s)

@@ -18,7 +18,13 @@ var schema = []string{
 		country VARCHAR, language VARCHAR, domain VARCHAR, client_ip VARCHAR, user_agent VARCHAR,
 		value DOUBLE, duration_ms DOUBLE, http_method VARCHAR, http_url VARCHAR, http_status INTEGER,
 		trace_id VARCHAR, segment_id VARCHAR, error_type VARCHAR, error_message VARCHAR,
-		metadata VARCHAR, details VARCHAR, received_us BIGINT, spool_seq UBIGINT)`,
+		metadata VARCHAR, details VARCHAR, received_us BIGINT, spool_seq UBIGINT,
+		error_message_norm VARCHAR, error_frame VARCHAR, http_url_pattern VARCHAR)`,
+	// Databases created before the grouping keys existed get them added;
+	// old rows keep NULL and the queries fall back to computing them.
+	`ALTER TABLE rum_events ADD COLUMN IF NOT EXISTS error_message_norm VARCHAR`,
+	`ALTER TABLE rum_events ADD COLUMN IF NOT EXISTS error_frame VARCHAR`,
+	`ALTER TABLE rum_events ADD COLUMN IF NOT EXISTS http_url_pattern VARCHAR`,
 	`CREATE TABLE IF NOT EXISTS segments (
 		trace_id VARCHAR, id VARCHAR, parent_id VARCHAR, name VARCHAR, origin VARCHAR, doc_type VARCHAR,
 		namespace VARCHAR, start_us BIGINT, end_us BIGINT, in_progress BOOLEAN,
@@ -41,4 +47,4 @@ var rumColumns = []string{"app_monitor_id", "ts_us", "event_id", "event_type", "
 	"country", "language", "domain", "client_ip", "user_agent",
 	"value", "duration_ms", "http_method", "http_url", "http_status",
 	"trace_id", "segment_id", "error_type", "error_message",
-	"metadata", "details", "received_us", "spool_seq"}
+	"metadata", "details", "received_us"}

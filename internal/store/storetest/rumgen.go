@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/sightline/sightline/internal/model"
+	"github.com/sightline/sightline/internal/store"
 )
 
 // RumDataConfig shapes a synthetic RUM data set: sessions spread evenly
@@ -50,6 +51,7 @@ func GenerateRum(cfg RumDataConfig, emit func([]model.RumEvent) error) error {
 	for i := 0; i < cfg.Sessions; i++ {
 		start := cfg.StartMicros + int64(float64(cfg.SpanMicros)*float64(i)/float64(cfg.Sessions)) + rng.Int64N(1000)
 		evs = genSession(rng, cfg.AppMonitorID, i, start, cfg.StartMicros+cfg.SpanMicros, evs[:0])
+		extractGroupKeys(evs)
 		if err := emit(evs); err != nil {
 			return err
 		}
@@ -284,4 +286,27 @@ func genError(rng *rand.Rand, page string, n int, add addFunc) {
 	b, _ := json.Marshal(details)
 	e := add(model.EventJSError, page, string(b))
 	e.ErrorType, e.ErrorMessage = tpl.typ, msg
+}
+
+// extractGroupKeys fills the grouping keys ingest computes, for every
+// other event only: stores must answer alike for rows that carry them and
+// for older rows that do not.
+func extractGroupKeys(evs []model.RumEvent) {
+	for i := range evs {
+		if i%2 == 1 {
+			continue
+		}
+		e := &evs[i]
+		switch e.Type {
+		case model.EventJSError:
+			var d struct {
+				Stack string `json:"stack"`
+			}
+			_ = json.Unmarshal(e.Details, &d)
+			e.ErrorGroupMessage = store.NormalizeErrorMessage(e.ErrorMessage)
+			e.ErrorFrame = store.TopStackFrame(d.Stack)
+		case model.EventHTTP:
+			e.HTTPURLPattern = store.URLPattern(e.HTTPURL)
+		}
+	}
 }
