@@ -21,9 +21,9 @@ if (process.argv.includes('--tests')) {
   });
 } else {
   const out = '../../internal/ui/dist';
-  // Keep the committed placeholder; replace everything built before.
+  // Keep the committed placeholder and its .gitignore; replace everything built before.
   for (const f of readdirSync(out, { withFileTypes: true })) {
-    if (f.name !== '.keep') rmSync(`${out}/${f.name}`, { recursive: true, force: true });
+    if (f.name !== '.keep' && f.name !== '.gitignore') rmSync(`${out}/${f.name}`, { recursive: true, force: true });
   }
   mkdirSync(`${out}/assets`, { recursive: true });
   const r = await build({
