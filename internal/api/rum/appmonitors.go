@@ -35,6 +35,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.HandleFunc("DELETE /appmonitor/{Name}", a.delete)
 	mux.HandleFunc("POST /appmonitors", a.list)
 	mux.HandleFunc("POST /appmonitor/{Name}/data", a.data)
+	mux.HandleFunc("POST /appmonitor/{Name}/cors-check", a.corsCheck)
 }
 
 type customEvents struct {
