@@ -233,14 +233,16 @@ func Start(ctx context.Context, o Options) (*Demo, error) {
 		closeAll()
 		return nil, err
 	}
-	apiRec, err := tracing.New(runCtx, tracing.Config{ServiceName: "api", DaemonAddress: opts.XRayAddr, ServiceVersion: "1.4.2", Logger: opts.Logger})
+	// The recorders outlive runCtx: Close sends what the last requests
+	// recorded after the stop.
+	apiRec, err := tracing.New(context.WithoutCancel(ctx), tracing.Config{ServiceName: "api", DaemonAddress: opts.XRayAddr, ServiceVersion: "1.4.2", Logger: opts.Logger})
 	if err != nil {
 		cancel()
 		db.Close()
 		closeAll()
 		return nil, fmt.Errorf("demo: api tracing: %w", err)
 	}
-	invRec, err := tracing.New(runCtx, tracing.Config{ServiceName: "inventory", DaemonAddress: opts.XRayAddr, ServiceVersion: "0.9.0", Logger: opts.Logger})
+	invRec, err := tracing.New(context.WithoutCancel(ctx), tracing.Config{ServiceName: "inventory", DaemonAddress: opts.XRayAddr, ServiceVersion: "0.9.0", Logger: opts.Logger})
 	if err != nil {
 		cancel()
 		db.Close()

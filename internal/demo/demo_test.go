@@ -26,7 +26,7 @@ func testOptions(c *fakeCollector, t *testing.T) Options {
 	return Options{
 		APIURL: c.api.URL, IngestURL: c.ingest.URL, XRayAddr: c.xrayAddr,
 		UsersPerSecond: 30, PageDwell: 15 * time.Millisecond,
-		DBDriver: fakeDriver, DBSource: t.Name(), Seed: 42, Logger: quietLogger(),
+		DBDriver: fakeDriver, DBSource: freshDSN(t), Seed: 42, Logger: quietLogger(),
 		// Faults often enough to be seen in a few seconds; no slow paths.
 		Faults: &Faults{PaymentFailure: 0.5, DBError: 0.2},
 	}
@@ -209,6 +209,17 @@ func checkTraces(t *testing.T, batches []receivedBatch, segs []*model.Segment, d
 			}
 		}
 	}
+	subIDs := map[string]string{}
+	for _, s := range segs {
+		for _, sub := range s.Subsegments {
+			subIDs[sub.ID] = s.Name
+		}
+	}
+	for _, s := range segs {
+		if s.Name == "inventory" && subIDs[s.ParentID] != "api" {
+			t.Errorf("inventory segment %s (trace %s) has parent %q, not an api subsegment", s.ID, s.TraceID, s.ParentID)
+		}
+	}
 	t.Logf("%d browser calls answered, %d inventory calls, %d SQL subsegments", calls, inventorySeen, sqlSeen)
 	if calls == 0 || joined != calls {
 		t.Errorf("%d of %d answered browser calls have the api's segment as their child", joined, calls)
@@ -254,10 +265,11 @@ func TestStartNeedsARegisteredDriver(t *testing.T) {
 }
 
 // newServices runs the api and the inventory over the fake database.
-func newServices(t testing.TB, f Faults) (apiURL string) {
+func newServices(t testing.TB, f Faults) (apiURL, dsn string) {
 	t.Helper()
 	ctx := context.Background()
-	db, err := openInventoryDB(ctx, fakeDriver, t.Name())
+	dsn = freshDSN(t)
+	db, err := openInventoryDB(ctx, fakeDriver, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,7 +280,7 @@ func newServices(t testing.TB, f Faults) (apiURL string) {
 	t.Cleanup(invSrv.Close)
 	apiSrv := httptest.NewServer(newAPI(invSrv.URL, dice, quietLogger()).handler())
 	t.Cleanup(apiSrv.Close)
-	return apiSrv.URL
+	return apiSrv.URL, dsn
 }
 
 func wrapForTest(db *sql.DB) *tracing.DB {
@@ -319,7 +331,7 @@ func TestAPIAnswers(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			api := newServices(t, tc.faults)
+			api, _ := newServices(t, tc.faults)
 			for _, s := range tc.steps {
 				req, _ := http.NewRequest(s.method, api+s.path, strings.NewReader(s.body))
 				resp, err := http.DefaultClient.Do(req)
@@ -340,13 +352,13 @@ func TestAPIAnswers(t *testing.T) {
 }
 
 func TestDatabaseErrorIsReal(t *testing.T) {
-	api := newServices(t, Faults{DBError: 1})
+	api, dsn := newServices(t, Faults{DBError: 1})
 	resp, err := http.Post(api+"/api/checkout", "application/json", strings.NewReader(`{"order":"o","items":[{"sku":"tea-tin","qty":1}]}`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	db := fakeDB(t.Name())
+	db := fakeDB(dsn)
 	db.mu.Lock()
 	defer db.mu.Unlock()
 	if !slices.ContainsFunc(db.statements, func(s string) bool { return strings.HasPrefix(s, "INSERT INTO reservation_audit") }) {

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"testing"
 )
 
 // fakeDriver is a database/sql driver that understands exactly the
@@ -43,6 +45,13 @@ func (f *fakeSQL) Open(dsn string) (driver.Conn, error) {
 		f.dbs[dsn] = t
 	}
 	return &fakeConn{t: t}, nil
+}
+
+var dsnSeq atomic.Int64
+
+// freshDSN names a new, empty fake database.
+func freshDSN(t testing.TB) string {
+	return fmt.Sprintf("%s#%d", t.Name(), dsnSeq.Add(1))
 }
 
 func fakeDB(dsn string) *fakeTables {

@@ -241,6 +241,10 @@ func (s *session) visit(ctx context.Context, p page, first bool) page {
 	}))
 
 	next := s.act(ctx, p)
+	if ctx.Err() != nil {
+		s.closeTab(ctx)
+		return page{}
+	}
 
 	s.record("largest_contentful_paint_event", vitalDetails(ms(v.lcp), map[string]any{
 		"element": lcpElement(p.kind), "timeToFirstByte": ms(v.ttfb), "resourceLoadDelay": 0, "resourceLoadTime": 0,
@@ -252,6 +256,7 @@ func (s *session) visit(ctx context.Context, p page, first bool) page {
 	dwell := time.Duration(logNormal(s.rnd, float64(s.g.dwell), 0.5))
 	dwell = min(dwell, 4*s.g.dwell)
 	if err := sleepCtx(ctx, dwell); err != nil {
+		s.closeTab(ctx)
 		return page{}
 	}
 	if time.Since(start) >= flushInterval {
@@ -275,6 +280,11 @@ func (s *session) visit(ctx context.Context, p page, first bool) page {
 	s.prev, s.prevInteractionID, s.prevStart = p, interactionID, start
 	return next
 }
+
+// closeTab is the demo stopping under a visitor: as a closing tab does,
+// the page-hide beacon takes what was recorded, so no call made so far is
+// left without its browser segment.
+func (s *session) closeTab(ctx context.Context) { s.flush(ctx, true) }
 
 func lcpElement(kind string) string {
 	switch kind {
@@ -424,6 +434,9 @@ func (s *session) act(ctx context.Context, p page) page {
 	return page{}
 }
 
+// notMade is the status of a call the closing tab never made.
+const notMade = -1
+
 // fetchFailure is how each engine words a request that got no response.
 func fetchFailure(e engine) string {
 	switch e {
@@ -439,6 +452,9 @@ func fetchFailure(e engine) string {
 // installed: a preflight first (cached per URL), then the request with the
 // trace header whose Parent is the browser subsegment recorded for it.
 func (s *session) call(ctx context.Context, method, path string, body any) apiCall {
+	if ctx.Err() != nil {
+		return apiCall{status: notMade} // the tab is closing: no new requests
+	}
 	now := time.Now()
 	target := s.g.apiURL + path
 	u, _ := url.Parse(target)
@@ -461,7 +477,9 @@ func (s *session) call(ctx context.Context, method, path string, body any) apiCa
 		c.errType, c.errMsg = "TypeError", fetchFailure(s.profile.engine)
 		return c
 	}
-	req, err := http.NewRequestWithContext(ctx, method, target, bytes.NewReader(payload))
+	// A request under way finishes even when the demo stops (the client's
+	// timeout bounds it), so the api's segment always has its browser caller.
+	req, err := http.NewRequestWithContext(context.WithoutCancel(ctx), method, target, bytes.NewReader(payload))
 	if err != nil {
 		c.end = time.Now()
 		c.errType, c.errMsg = "TypeError", fetchFailure(s.profile.engine)
@@ -504,7 +522,7 @@ func (s *session) preflight(ctx context.Context, method, target string, hasBody 
 	if s.preflighted[key] {
 		return true
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodOptions, target, nil)
+	req, err := http.NewRequestWithContext(context.WithoutCancel(ctx), http.MethodOptions, target, nil)
 	if err != nil {
 		return false
 	}
@@ -535,6 +553,12 @@ func (s *session) preflight(ctx context.Context, method, target string, hasBody 
 // retried on 429/5xx), or as the page-hide beacon (text/plain, never
 // gzipped, never retried), in batches of at most 100 events.
 func (s *session) flush(ctx context.Context, beacon bool) {
+	if beacon {
+		// The browser delivers a beacon after the page (or the demo) is gone.
+		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		ctx = bctx
+	}
 	events := s.pending
 	s.pending = nil
 	if s.stopped || len(events) == 0 || ctx.Err() != nil {
@@ -594,6 +618,7 @@ func (s *session) send(ctx context.Context, raw []byte, events int, beacon bool)
 		}
 		if beacon || attempt >= len(delays) || ctx.Err() != nil {
 			s.g.stats.batchesFailed.Add(1)
+			s.g.log.Warn("collector did not take a demo batch", "status", status, "err", err, "beacon", beacon, "attempts", attempt+1)
 			return
 		}
 		if sleepCtx(ctx, delays[attempt]) != nil {
