@@ -105,7 +105,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for _, table := range []string{"rum_events", "segments"} {
+	for _, table := range seqTables {
 		res, err := s.db.ExecContext(ctx, "DELETE FROM "+table+" WHERE spool_seq > ?", seq)
 		if err != nil {
 			return fmt.Errorf("remove unrecorded rows of %s: %w", table, err)
@@ -223,6 +223,7 @@ func appendBatches(dc driver.Conn, seq uint64, batches []*model.Batch) error {
 		if err := app.Close(); err != nil {
 			return fmt.Errorf("flush segments: %w", err)
 		}
+		return appendSideTables(dc, seq, batches)
 	}
 	return nil
 }
@@ -289,6 +290,7 @@ func segmentRow(r *model.SegmentRecord, seq uint64) ([]driver.Value, error) {
 	}
 	parent := s.ParentID
 	isRoot := parent == "" && s.Type != "subsegment"
+	sub := subFlags(s)
 	return []driver.Value{
 		s.TraceID, s.ID, nullStr(parent), s.Name, nullStr(s.Origin), nullStr(s.Type),
 		nullStr(s.Namespace), micros(s.StartTime), end, s.InProgress,
@@ -296,6 +298,7 @@ func segmentRow(r *model.SegmentRecord, seq uint64) ([]driver.Value, error) {
 		nullStr(s.User), s.Error, s.Fault, s.Throttle, ann,
 		isRoot, nullStr(r.AppMonitorID), nullStr(r.SessionID), nullStr(r.PageID),
 		string(r.Raw), r.ReceivedAtMicros, seq,
+		sub.throttle, sub.inProgress,
 	}, nil
 }
 
@@ -391,46 +394,6 @@ func (s *Store) RecentBatchIDs(ctx context.Context, sinceMicros int64) ([]string
 			return nil, err
 		}
 		out = append(out, k)
-	}
-	return out, rows.Err()
-}
-
-// SegmentsByTraceIDs returns the documents of the traces, one per id.
-func (s *Store) SegmentsByTraceIDs(ctx context.Context, traceIDs []string) ([]model.SegmentRecord, error) {
-	if len(traceIDs) == 0 {
-		return nil, nil
-	}
-	ph := make([]string, len(traceIDs))
-	args := make([]any, len(traceIDs))
-	for i, id := range traceIDs {
-		ph[i], args[i] = "?", id
-	}
-	// Of several documents with one id (in-progress, then complete; or a
-	// resend), keep the complete one, then the newest.
-	rows, err := s.db.QueryContext(ctx, `
-		SELECT raw, received_us, app_monitor_id, session_id, page_id FROM (
-			SELECT *, row_number() OVER (PARTITION BY trace_id, id ORDER BY in_progress ASC, received_us DESC, spool_seq DESC) AS rn
-			FROM segments WHERE trace_id IN (`+strings.Join(ph, ",")+`))
-		WHERE rn = 1 ORDER BY trace_id, start_us`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("query segments: %w", err)
-	}
-	defer rows.Close()
-	var out []model.SegmentRecord
-	for rows.Next() {
-		var raw string
-		var r model.SegmentRecord
-		var app, sess, page sql.NullString
-		if err := rows.Scan(&raw, &r.ReceivedAtMicros, &app, &sess, &page); err != nil {
-			return nil, fmt.Errorf("scan segment: %w", err)
-		}
-		var seg model.Segment
-		if err := json.Unmarshal([]byte(raw), &seg); err != nil {
-			return nil, fmt.Errorf("decode stored segment: %w", err)
-		}
-		r.Segment, r.Raw = &seg, json.RawMessage(raw)
-		r.AppMonitorID, r.SessionID, r.PageID = app.String, sess.String, page.String
-		out = append(out, r)
 	}
 	return out, rows.Err()
 }

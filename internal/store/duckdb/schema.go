@@ -39,7 +39,32 @@ func init() {
 		`CREATE TABLE IF NOT EXISTS xray_groups (
 			name VARCHAR PRIMARY KEY, arn VARCHAR NOT NULL, filter_expression VARCHAR NOT NULL,
 			insights_enabled BOOLEAN NOT NULL, notify_enabled BOOLEAN NOT NULL)`)
+	schema = append(schema, xraySchema...)
 }
+
+// xraySchema adds the X-Ray side tables (see filtersql_write.go). from_seq
+// is the applied spool sequence when the tables were created: segments
+// stored up to it have no side rows, so filters pass their traces through.
+var xraySchema = []string{
+	`ALTER TABLE segments ADD COLUMN IF NOT EXISTS sub_throttle BOOLEAN`,
+	`ALTER TABLE segments ADD COLUMN IF NOT EXISTS sub_in_progress BOOLEAN`,
+	`CREATE TABLE IF NOT EXISTS xray_index_meta (id INTEGER PRIMARY KEY, from_seq UBIGINT NOT NULL)`,
+	`INSERT INTO xray_index_meta SELECT 1, CASE WHEN EXISTS (SELECT 1 FROM segments) THEN (SELECT seq FROM ingest_progress WHERE id = 1) ELSE 0 END
+		ON CONFLICT DO NOTHING`,
+	`CREATE TABLE IF NOT EXISTS trace_index (trace_id VARCHAR, spool_seq UBIGINT)`,
+	`CREATE TABLE IF NOT EXISTS segment_calls (
+		trace_id VARCHAR, doc_id VARCHAR, sub_id VARCHAR, name VARCHAR, type VARCHAR,
+		start_us BIGINT, end_us BIGINT, in_progress BOOLEAN, error BOOLEAN, fault BOOLEAN, throttle BOOLEAN,
+		http_status INTEGER, http_method VARCHAR, http_url VARCHAR, user_agent VARCHAR, client_ip VARCHAR,
+		spool_seq UBIGINT)`,
+	`CREATE TABLE IF NOT EXISTS segment_annotations (
+		trace_id VARCHAR, doc_id VARCHAR, key VARCHAR, str_value VARCHAR, num_value DOUBLE, bool_value BOOLEAN,
+		spool_seq UBIGINT)`,
+	`CREATE TABLE IF NOT EXISTS segment_users (trace_id VARCHAR, doc_id VARCHAR, user_name VARCHAR, spool_seq UBIGINT)`,
+}
+
+// seqTables hold rows tagged with the spool sequence of their Write.
+var seqTables = []string{"rum_events", "segments", "trace_index", "segment_calls", "segment_annotations", "segment_users"}
 
 var rumColumns = []string{"app_monitor_id", "ts_us", "event_id", "event_type", "batch_id",
 	"session_id", "user_id", "page_id", "app_version",

@@ -3,9 +3,13 @@ package duckdb
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
+	"github.com/sightline/sightline/internal/model"
 	"github.com/sightline/sightline/internal/store"
 )
 
@@ -118,4 +122,105 @@ func (s *Store) DeleteGroup(ctx context.Context, name string) error {
 		return fmt.Errorf("group %q: %w", name, store.ErrNotFound)
 	}
 	return nil
+}
+
+// SegmentsByTraceIDs returns the documents of the traces, one per id.
+//
+// trace_index names the Writes (spool sequence numbers) that stored each
+// trace; spool_seq grows with every Write, so a filter on it lets DuckDB
+// skip every row group that holds none of those Writes by its zone map,
+// and only a few row groups are scanned instead of the whole table. An
+// ART index on segments would do the same but halves ingest speed.
+func (s *Store) SegmentsByTraceIDs(ctx context.Context, traceIDs []string) ([]model.SegmentRecord, error) {
+	if len(traceIDs) == 0 {
+		return nil, nil
+	}
+	idList, idArgs := placeholders(traceIDs)
+	seqs, err := s.traceSeqs(ctx, idList, idArgs)
+	if err != nil {
+		return nil, err
+	}
+	if len(seqs.values) == 0 && seqs.legacyUpTo == 0 {
+		return nil, nil
+	}
+	var seqConds []string
+	var args []any
+	args = append(args, idArgs...)
+	if len(seqs.values) > 0 {
+		ph, a := placeholders(seqs.values)
+		seqConds = append(seqConds, "spool_seq IN ("+ph+")")
+		args = append(args, a...)
+	}
+	if seqs.legacyUpTo > 0 {
+		seqConds = append(seqConds, "spool_seq <= ?")
+		args = append(args, seqs.legacyUpTo)
+	}
+	// Of several documents with one id (in-progress, then complete; or a
+	// resend), keep the complete one, then the newest.
+	rows, err := s.db.QueryContext(ctx, `
+		SELECT raw, received_us, app_monitor_id, session_id, page_id FROM (
+			SELECT *, row_number() OVER (PARTITION BY trace_id, id ORDER BY in_progress ASC, received_us DESC, spool_seq DESC) AS rn
+			FROM segments WHERE trace_id IN (`+idList+`) AND (`+strings.Join(seqConds, " OR ")+`))
+		WHERE rn = 1 ORDER BY trace_id, start_us`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("query segments: %w", err)
+	}
+	defer rows.Close()
+	var out []model.SegmentRecord
+	for rows.Next() {
+		var raw string
+		var r model.SegmentRecord
+		var app, sess, page sql.NullString
+		if err := rows.Scan(&raw, &r.ReceivedAtMicros, &app, &sess, &page); err != nil {
+			return nil, fmt.Errorf("scan segment: %w", err)
+		}
+		var seg model.Segment
+		if err := json.Unmarshal([]byte(raw), &seg); err != nil {
+			return nil, fmt.Errorf("decode stored segment: %w", err)
+		}
+		r.Segment, r.Raw = &seg, json.RawMessage(raw)
+		r.AppMonitorID, r.SessionID, r.PageID = app.String, sess.String, page.String
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+type traceSeqs struct {
+	values []uint64
+	// legacyUpTo > 0: rows up to this sequence predate trace_index and
+	// must be searched too.
+	legacyUpTo uint64
+}
+
+func (s *Store) traceSeqs(ctx context.Context, idList string, idArgs []any) (traceSeqs, error) {
+	var out traceSeqs
+	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT spool_seq, false FROM trace_index WHERE trace_id IN (`+idList+`)
+		UNION ALL SELECT from_seq, true FROM xray_index_meta WHERE from_seq > 0`, idArgs...)
+	if err != nil {
+		return out, fmt.Errorf("query trace index: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var seq uint64
+		var legacy bool
+		if err := rows.Scan(&seq, &legacy); err != nil {
+			return out, fmt.Errorf("scan trace index: %w", err)
+		}
+		if legacy {
+			out.legacyUpTo = seq
+		} else {
+			out.values = append(out.values, seq)
+		}
+	}
+	slices.Sort(out.values)
+	return out, rows.Err()
+}
+
+func placeholders[T any](vals []T) (string, []any) {
+	ph := make([]string, len(vals))
+	args := make([]any, len(vals))
+	for i, v := range vals {
+		ph[i], args[i] = "?", v
+	}
+	return strings.Join(ph, ","), args
 }
