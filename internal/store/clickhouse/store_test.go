@@ -24,6 +24,7 @@ var (
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	stopShards()
 	if server != nil {
 		server.Stop()
 	}
