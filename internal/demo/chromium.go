@@ -7,6 +7,8 @@ import (
 	"os"
 	"time"
 
+	cdpnetwork "github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/storage"
 	"github.com/chromedp/chromedp"
 )
 
@@ -14,8 +16,8 @@ import (
 const walkTimeout = 60 * time.Second
 
 // runChromium has one headless Chromium shop with the real agent until ctx
-// ends: each walk is a fresh browser context (new cookies, new session)
-// that opens the shop in autoplay mode, where the page script clicks its
+// ends: each walk is a new tab without cookies (a new session) that opens
+// the shop in autoplay mode, where the page script clicks its
 // way to the checkout and sets the title to "done".
 func runChromium(ctx context.Context, path, shopURL string, stats *Stats, log *slog.Logger) error {
 	// Not a temporary directory of the caller: Chromium's helpers may write
@@ -63,14 +65,19 @@ func runChromium(ctx context.Context, path, shopURL string, stats *Stats, log *s
 	return nil
 }
 
-// walk runs one visit in a new browser context and waits for the page
-// script to finish it.
+// walk runs one visit in a new tab and waits for the page script to
+// finish it. Without cookies and local storage the agent starts a new
+// session and the cart is empty, as for a new visitor.
 func walk(bctx context.Context, shopURL string) error {
-	tctx, cancel := chromedp.NewContext(bctx, chromedp.WithNewBrowserContext())
+	tctx, cancel := chromedp.NewContext(bctx)
 	defer cancel()
 	tctx, cancelT := context.WithTimeout(tctx, walkTimeout)
 	defer cancelT()
-	if err := chromedp.Run(tctx, chromedp.Navigate(shopURL+"/?autoplay=1")); err != nil {
+	if err := chromedp.Run(tctx,
+		cdpnetwork.ClearBrowserCookies(),
+		storage.ClearDataForOrigin(shopURL, "cookies,local_storage"),
+		chromedp.Navigate(shopURL+"/?autoplay=1"),
+	); err != nil {
 		return fmt.Errorf("open shop: %w", err)
 	}
 	tick := time.NewTicker(500 * time.Millisecond)

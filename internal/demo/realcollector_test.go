@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -30,26 +31,7 @@ func TestAgainstRealCollector(t *testing.T) {
 	if bin == "" {
 		t.Skip("SIGHTLINE_BIN not set: no sightline binary to run")
 	}
-	addr := func() string {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ln.Close()
-		return ln.Addr().String()
-	}
-	httpAddr, ingestAddr, xrayAddr := addr(), addr(), addr()
-	var logs bytes.Buffer
-	cmd := exec.Command(bin, "serve", "--data-dir", t.TempDir(), "--http-addr", httpAddr, "--ingest-addr", ingestAddr,
-		"--xray-addr", xrayAddr, "--rate-per-ip", "1000", "--burst-per-ip", "2000", "--log-format", "json")
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() { _ = cmd.Process.Signal(syscall.SIGKILL); <-exited })
-	waitReady(t, "http://"+httpAddr+"/readyz", exited, &logs)
+	httpAddr, ingestAddr, xrayAddr := startServe(t, bin)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -68,7 +50,7 @@ func TestAgainstRealCollector(t *testing.T) {
 	}
 	t.Log(d.Stats())
 	if s := d.Stats(); s.BatchesFailed > 0 || s.Batches == 0 {
-		t.Fatalf("the collector did not take the batches: %s\n%s", s, logs.String())
+		t.Fatalf("the collector did not take the batches: %s", s)
 	}
 
 	c := xray.New(xray.Options{Region: "us-east-1", BaseEndpoint: aws.String("http://" + httpAddr),
@@ -141,7 +123,124 @@ func TestAgainstRealCollector(t *testing.T) {
 	}
 }
 
-func waitReady(t *testing.T, url string, exited chan struct{}, logs *bytes.Buffer) {
+// startServe runs `sightline serve` on free ports until the test ends.
+func startServe(t *testing.T, bin string) (httpAddr, ingestAddr, xrayAddr string) {
+	addr := func() string {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		return ln.Addr().String()
+	}
+	httpAddr, ingestAddr, xrayAddr = addr(), addr(), addr()
+	// A file, not a buffer: the process writes while the test reads.
+	logs, err := os.Create(filepath.Join(t.TempDir(), "sightline.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { logs.Close() })
+	t.Cleanup(func() {
+		if t.Failed() {
+			b, _ := os.ReadFile(logs.Name())
+			t.Logf("sightline log:\n%s", b)
+		}
+	})
+	cmd := exec.Command(bin, "serve", "--data-dir", t.TempDir(), "--http-addr", httpAddr, "--ingest-addr", ingestAddr,
+		"--xray-addr", xrayAddr, "--rate-per-ip", "1000", "--burst-per-ip", "2000", "--log-format", "json")
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() { _ = cmd.Process.Signal(syscall.SIGKILL); <-exited })
+	waitReady(t, "http://"+httpAddr+"/readyz", exited)
+	return httpAddr, ingestAddr, xrayAddr
+}
+
+// TestChromiumShopper: the headless browser walks through the shop with
+// the real agent, and its events reach the collector.
+func TestChromiumShopper(t *testing.T) {
+	bin := os.Getenv("SIGHTLINE_BIN")
+	if bin == "" {
+		t.Skip("SIGHTLINE_BIN not set: no sightline binary to run")
+	}
+	chromium := "/usr/bin/chromium"
+	if _, err := os.Stat(chromium); err != nil {
+		t.Skip("no Chromium at " + chromium)
+	}
+	httpAddr, ingestAddr, xrayAddr := startServe(t, bin)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	d, err := Start(ctx, Options{
+		APIURL: "http://" + httpAddr, IngestURL: "http://" + ingestAddr, XRayAddr: xrayAddr,
+		Chromium: chromium, DBDriver: fakeDriver, DBSource: freshDSN(t), Faults: &Faults{},
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("agent: %s", d.AgentSource)
+	if d.AgentSource == AgentMissing {
+		t.Skip("no agent: neither the collector nor this build has one")
+	}
+	ok := poll(90*time.Second, func() bool { return d.Stats().BrowserSessions >= 1 })
+	cancel()
+	_ = d.Wait()
+	if !ok {
+		t.Fatalf("no Chromium walk finished: %s", d.Stats())
+	}
+	var types map[string]int
+	poll(20*time.Second, func() bool {
+		types = eventTypes(t, httpAddr)
+		return types["page_view_event"] >= 3 && types["xray_trace_event"] > 0
+	})
+	t.Logf("events from Chromium: %v", types)
+	if types["page_view_event"] < 3 || types["http_event"] == 0 || types["xray_trace_event"] == 0 {
+		t.Errorf("the browser's walk did not arrive: %v", types)
+	}
+}
+
+func eventTypes(t *testing.T, httpAddr string) map[string]int {
+	body, _ := json.Marshal(map[string]any{"TimeRange": map[string]any{"After": 0}, "MaxResults": 100})
+	types := map[string]int{}
+	token := ""
+	for page := 0; page < 50; page++ {
+		req := map[string]any{"TimeRange": map[string]any{"After": 0}, "MaxResults": 100}
+		if token != "" {
+			req["NextToken"] = token
+		}
+		body, _ = json.Marshal(req)
+		resp, err := http.Post("http://"+httpAddr+"/appmonitor/"+DefaultAppMonitorName+"/data", "application/json", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var data struct {
+			Events    []string
+			NextToken string
+		}
+		err = json.NewDecoder(resp.Body).Decode(&data)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range data.Events {
+			var ev struct {
+				Type string `json:"event_type"`
+			}
+			_ = json.Unmarshal([]byte(e), &ev)
+			types[strings.TrimPrefix(ev.Type, eventPrefix)]++
+		}
+		if data.NextToken == "" {
+			break
+		}
+		token = data.NextToken
+	}
+	return types
+}
+
+func waitReady(t *testing.T, url string, exited chan struct{}) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
@@ -153,11 +252,11 @@ func waitReady(t *testing.T, url string, exited chan struct{}, logs *bytes.Buffe
 		}
 		select {
 		case <-exited:
-			t.Fatalf("sightline exited:\n%s", logs)
+			t.Fatal("sightline exited")
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	t.Fatalf("sightline not ready:\n%s", logs)
+	t.Fatal("sightline not ready after 60 s")
 }
 
 func poll(timeout time.Duration, cond func() bool) bool {
