@@ -80,6 +80,8 @@ type Store struct {
 	// Write repairs first (see write.go).
 	unsure   bool
 	unsureAt uint64 // the spool seq of that write
+	// rumBuf and segBuf are Write's encode buffers, reused.
+	rumBuf, segBuf []byte
 
 	versionMu   sync.Mutex
 	lastVersion uint64 // of metadata rows, see nextVersion

@@ -39,6 +39,8 @@ func metadataStrings(md []byte) (keys, values []string) {
 	return keys, values
 }
 
+var navFields = store.NavigationPhaseFields
+
 // navigationPhases returns each store.NavigationPhaseFields value of a
 // performance_navigation_event's details, nil where the field is missing
 // or not a JSON number.
@@ -48,7 +50,7 @@ func navigationPhases(details []byte) []*float64 {
 	if json.Unmarshal(details, &m) != nil {
 		return out
 	}
-	for i, f := range store.NavigationPhaseFields {
+	for i, f := range navFields {
 		v := bytes.TrimSpace(m[f])
 		if len(v) == 0 || !(v[0] == '-' || v[0] >= '0' && v[0] <= '9') {
 			continue

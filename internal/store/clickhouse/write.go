@@ -156,7 +156,10 @@ func (s *Store) Write(ctx context.Context, lastSeq uint64, batches []*model.Batc
 		}
 	}
 	writeID := max(uint64(time.Now().UnixNano()), s.lastWriteID+1)
-	var rum, seg rowBinary
+	// The encode buffers are kept between writes: growing a fresh one
+	// to ~10 MB per write cost more than the encoding.
+	rum, seg := rowBinary{b: s.rumBuf[:0]}, rowBinary{b: s.segBuf[:0]}
+	defer func() { s.rumBuf, s.segBuf = rum.b, seg.b }()
 	nRum, nSeg := 0, 0
 	for _, b := range batches {
 		for i := range b.Rum {
