@@ -1,6 +1,10 @@
 package store
 
-import "context"
+import (
+	"context"
+
+	"github.com/sightline/sightline/internal/filter"
+)
 
 // Time range kinds of GetTraceSummaries.
 const (
@@ -20,6 +24,12 @@ type TraceListQuery struct {
 	BeforeStartMicros int64
 	BeforeTraceID     string
 	Limit             int
+	// Filter, when set, lets a backend skip traces that cannot match: it
+	// MAY list only traces satisfying a necessary condition derived from
+	// the expression (never dropping a trace the expression matches), or
+	// ignore it. Callers always evaluate the filter on what is listed.
+	// Group references are left to the caller's evaluator.
+	Filter filter.Expr
 }
 
 // TraceRef is one listed trace.

@@ -88,7 +88,7 @@ func callRow(traceID, docID string, sub *model.Segment, typ string, seq uint64) 
 		sub.Error, sub.Fault, sub.Throttle, status, method, url, ua, ip, seq}
 }
 
-func annotationRow(traceID, docID, key string, v any, seq uint64) []driver.Value {
+func annotationValues(traceID, docID, key string, v any, seq uint64) []driver.Value {
 	var str, num, b driver.Value
 	switch x := v.(type) {
 	case string:
@@ -121,9 +121,10 @@ func (r *sideRows) add(s *model.Segment, seq uint64) {
 	}
 	s.Walk(func(n *model.Segment) bool {
 		for k, v := range n.Annotations {
-			r.annos = append(r.annos, annotationRow(s.TraceID, s.ID, k, v, seq))
+			r.annos = append(r.annos, annotationValues(s.TraceID, s.ID, k, v, seq))
 		}
-		if n == s {
+		// An independent subsegment is itself a call once attached.
+		if n == s && s.Type != "subsegment" {
 			return true
 		}
 		if n.User != "" {

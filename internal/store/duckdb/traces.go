@@ -15,7 +15,9 @@ import (
 
 // ListTraces lists traces most recent first. Event and Service ranges use
 // segment start times; TraceId ranges compare the epoch in the id, whose
-// fixed-width lower-case hex sorts like the number.
+// fixed-width lower-case hex sorts like the number. With q.Filter set, it
+// lists only traces that satisfy the filter's compiled necessary
+// condition (filtersql.go); the caller still evaluates the filter.
 func (s *Store) ListTraces(ctx context.Context, q store.TraceListQuery) ([]store.TraceRef, error) {
 	limit := q.Limit
 	if limit <= 0 {
@@ -38,8 +40,24 @@ func (s *Store) ListTraces(ctx context.Context, q store.TraceListQuery) ([]store
 		having = "HAVING (min(start_us), trace_id) < (?, ?)"
 		args = append(args, q.BeforeStartMicros, q.BeforeTraceID)
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT trace_id, min(start_us) AS s FROM segments WHERE `+where+`
-		GROUP BY trace_id `+having+fmt.Sprintf(` ORDER BY s DESC, trace_id DESC LIMIT %d`, limit), args...)
+	ctes := []string{`listed AS (SELECT trace_id, min(start_us) AS s FROM segments WHERE ` + where + `
+		GROUP BY trace_id ` + having + `)`}
+	cond := "TRUE"
+	if q.Filter != nil {
+		c := compileFilter(q.Filter)
+		if !c.cond.isConst("TRUE") {
+			if c.irregular {
+				ctes = append(ctes, irregularCTE)
+			}
+			cond = c.cond.sql
+			args = append(args, c.cond.args...)
+			// Segments stored before the side tables existed have no
+			// side rows: their traces pass unchecked.
+			cond = "(" + cond + " OR trace_id IN (SELECT trace_id FROM segments WHERE spool_seq <= (SELECT from_seq FROM xray_index_meta WHERE id = 1)))"
+		}
+	}
+	rows, err := s.db.QueryContext(ctx, "WITH "+strings.Join(ctes, ",\n")+`
+		SELECT trace_id, s FROM listed WHERE `+cond+fmt.Sprintf(` ORDER BY s DESC, trace_id DESC LIMIT %d`, limit), args...)
 	if err != nil {
 		return nil, fmt.Errorf("list traces: %w", err)
 	}
