@@ -229,8 +229,8 @@ type checkoutRequest struct {
 func (a *shopAPI) checkout(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	var req checkoutRequest
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&req); err != nil || len(req.Items) == 0 {
-		writeError(w, http.StatusBadRequest, "body must be {session, order, items:[{sku, qty}]}")
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&req); err != nil || !validItems(req.Items) {
+		writeError(w, http.StatusBadRequest, "body must be {session, order, items:[{sku, qty 1 to 20}]} with 1 to 20 items")
 		return
 	}
 	seg := tracing.FromContext(ctx)

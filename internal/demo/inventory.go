@@ -227,6 +227,20 @@ type lineItem struct {
 	Qty int    `json:"qty"`
 }
 
+// validItems: a negative quantity would add stock, a huge list would hold
+// the reservation lock.
+func validItems(items []lineItem) bool {
+	if len(items) == 0 || len(items) > 20 {
+		return false
+	}
+	for _, it := range items {
+		if it.Qty < 1 || it.Qty > 20 || it.SKU == "" {
+			return false
+		}
+	}
+	return true
+}
+
 type reserveRequest struct {
 	Order string     `json:"order"`
 	Items []lineItem `json:"items"`
@@ -235,8 +249,8 @@ type reserveRequest struct {
 func (inv *inventory) reserve(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	var req reserveRequest
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&req); err != nil || len(req.Items) == 0 {
-		writeError(w, http.StatusBadRequest, "body must be {order, items:[{sku, qty}]}")
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&req); err != nil || !validItems(req.Items) {
+		writeError(w, http.StatusBadRequest, "body must be {order, items:[{sku, qty 1 to 20}]} with 1 to 20 items")
 		return
 	}
 	if inv.faults.roll(inv.faults.SlowReserve) {
