@@ -5,12 +5,24 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"time"
 
 	cdpnetwork "github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/storage"
 	"github.com/chromedp/chromedp"
 )
+
+// FindChromium returns the path of an installed Chromium (or Chrome), or ""
+// when there is none; `sightline demo --browser` uses it.
+func FindChromium() string {
+	for _, name := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser", "chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
+}
 
 // walkTimeout bounds one Chromium walk through the shop.
 const walkTimeout = 60 * time.Second
