@@ -27,7 +27,7 @@ func segRecord(trace, id string) model.SegmentRecord {
 
 func countEvents(t *testing.T, s *Store) int {
 	t.Helper()
-	got, err := s.RumEvents(context.Background(), store.RumEventQuery{AppMonitorID: "a", ToMicros: 1 << 50, Limit: 1000})
+	got, err := s.RumEvents(context.Background(), store.RumEventQuery{AppMonitorID: "a", ToMicros: 1 << 62, Limit: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
