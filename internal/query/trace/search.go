@@ -44,7 +44,8 @@ type SearchResult struct {
 }
 
 // Search lists traces most recent first, assembles and summarises each,
-// and keeps those the filter matches.
+// and keeps those the filter matches. The filter goes to the store as a
+// prefilter, so Processed counts the candidates the store listed.
 func Search(ctx context.Context, r Reader, q SearchQuery) (SearchResult, error) {
 	if q.PageSize <= 0 {
 		q.PageSize = 100
@@ -56,8 +57,10 @@ func Search(ctx context.Context, r Reader, q SearchQuery) (SearchResult, error) 
 	res := SearchResult{}
 	cur := q.Cursor
 	for {
+		// The store may list only candidates for the filter; every listed
+		// trace is still evaluated below.
 		refs, err := r.ListTraces(ctx, store.TraceListQuery{FromMicros: q.FromMicros, ToMicros: q.ToMicros, TimeRangeType: q.TimeRangeType,
-			BeforeStartMicros: cur.StartMicros, BeforeTraceID: cur.TraceID, Limit: chunk})
+			BeforeStartMicros: cur.StartMicros, BeforeTraceID: cur.TraceID, Limit: chunk, Filter: q.Filter})
 		if err != nil {
 			return res, err
 		}

@@ -114,7 +114,9 @@ func (g *traceGen) subsegments(s *model.Segment, depth int) (answered []*model.S
 func genTraceRecords(r *rand.Rand, tid string, start float64) []model.SegmentRecord {
 	g := &traceGen{r: r}
 	var recs []model.SegmentRecord
-	add := func(s *model.Segment) { recs = append(recs, model.SegmentRecord{Segment: s, ReceivedAtMicros: int64(len(recs))}) }
+	add := func(s *model.Segment) {
+		recs = append(recs, model.SegmentRecord{Segment: s, ReceivedAtMicros: int64(len(recs))})
+	}
 	root := &model.Segment{TraceID: tid, ID: g.id(), Name: pick(r, genServices), Origin: pick(r, genOrigins), StartTime: start, EndTime: start + 0.01 + r.Float64()*2.5}
 	if r.IntN(8) == 0 {
 		root.ParentID = "ffffffffffffffff" // an uninstrumented proxy called it
