@@ -1,6 +1,7 @@
 // uPlot wrappers: time series (optionally zoomable into a new time range) and bar histograms.
 import uPlot from 'uplot';
 import { useEffect, useRef } from 'preact/hooks';
+import { useClock } from './data';
 
 export interface SeriesSpec {
   label: string;
@@ -23,6 +24,10 @@ export function TimeChart({ x, ys, series, height = 220, onZoom, label, yFmt }: 
   yFmt?: (v: number) => string;
 }) {
   const el = useRef<HTMLDivElement>(null);
+  // The x axis spans the chosen time range, not just the buckets that have data.
+  const { range } = useClock();
+  const xMin = range.from / 1000;
+  const xMax = range.to / 1000;
   useEffect(() => {
     const node = el.current!;
     const axis = themeColor('--muted');
@@ -32,7 +37,7 @@ export function TimeChart({ x, ys, series, height = 220, onZoom, label, yFmt }: 
       height,
       cursor: { drag: { x: !!onZoom, y: false } },
       legend: { show: true },
-      scales: { x: { time: true } },
+      scales: { x: { time: true, range: () => [xMin, xMax] } },
       axes: [
         { stroke: axis, grid: { stroke: grid } },
         { stroke: axis, grid: { stroke: grid }, size: 60, values: yFmt ? (_u, vs) => vs.map((v) => yFmt(v)) : undefined },
@@ -69,7 +74,7 @@ export function TimeChart({ x, ys, series, height = 220, onZoom, label, yFmt }: 
       ro.disconnect();
       plot.destroy();
     };
-  }, [JSON.stringify([x, ys]), series.map((s) => s.label).join()]);
+  }, [JSON.stringify([x, ys]), series.map((s) => s.label).join(), xMin, xMax]);
   return <div class="chart" ref={el} role="img" aria-label={label} />;
 }
 

@@ -37,7 +37,7 @@ export function TimePicker() {
   return (
     <div class="timepicker" ref={ref}>
       <button class="btn" aria-haspopup="dialog" aria-expanded={open} onClick={() => setOpen(!open)} id="time-range">
-        🕑 {range.label}
+        {range.label} ▾
       </button>
       {open && (
         <div class="popover" role="dialog" aria-label="Time range">
