@@ -47,3 +47,7 @@ func TestReopenKeepsProgressAndData(t *testing.T) {
 		t.Fatalf("events after reopen: %d %v", len(got), err)
 	}
 }
+
+func TestTraceFilterConformance(t *testing.T) {
+	storetest.RunTraceFilter(t, func(t *testing.T) store.Store { return openTestStore(t) })
+}

@@ -44,7 +44,7 @@ func benchTrace(r *rand.Rand, i int) []model.SegmentRecord {
 	var recs []model.SegmentRecord
 	seg := func(name, origin, parent string, st, dur float64, status int) *model.Segment {
 		s := &model.Segment{TraceID: tid, ID: id(), ParentID: parent, Name: name, Origin: origin, StartTime: st, EndTime: st + dur,
-			HTTP: &model.HTTP{Request: &model.HTTPRequest{Method: "GET", URL: "https://" + name + ".internal/v1/items"}, Response: &model.HTTPResponse{Status: status}},
+			HTTP:  &model.HTTP{Request: &model.HTTPRequest{Method: "GET", URL: "https://" + name + ".internal/v1/items"}, Response: &model.HTTPResponse{Status: status}},
 			Fault: status >= 500, Error: status >= 400 && status < 500, Throttle: status == 429,
 			Annotations: map[string]any{"tenant": fmt.Sprintf("t%d", r.IntN(20))}}
 		recs = append(recs, model.SegmentRecord{Segment: s, ReceivedAtMicros: int64((st + dur) * 1e6)})
