@@ -21,6 +21,7 @@ const usage = `usage: sightline <command> [flags]
 commands:
   serve        run collector, store, query API and console in one process
   appmonitor   create, list, show or delete app monitors on a running server
+  demo         serve plus a traced demo shop with synthetic users
   cors-check   check that APIs allow the trace headers the browser adds
   version      print the version
 
@@ -44,6 +45,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return serve(ctx, args[1:], stdout, stderr, getenv)
 	case "appmonitor":
 		return appMonitorCmd(ctx, args[1:], stdout, stderr, getenv)
+	case "demo":
+		return demoCmd(ctx, args[1:], stdout, stderr, getenv)
 	case "cors-check":
 		return corscheck.Main(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":

@@ -141,10 +141,18 @@ func (c *Config) Register(fs *flag.FlagSet) {
 // Load builds a Config from defaults, the YAML file (--config or
 // SIGHTLINE_CONFIG), SIGHTLINE_* variables and args, in that order.
 func Load(name string, args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
-	cfg := Default()
+	return LoadWith(Default(), name, args, getenv, stderr, nil)
+}
+
+// LoadWith is Load from other defaults, with extra flags a subcommand
+// registers on the same flag set (they take files and environment too).
+func LoadWith(cfg Config, name string, args []string, getenv func(string) string, stderr io.Writer, extra func(*flag.FlagSet)) (Config, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfg.Register(fs)
+	if extra != nil {
+		extra(fs)
+	}
 
 	file := getenv("SIGHTLINE_CONFIG")
 	for i, a := range args {
