@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the tests need that Go and npm do not bring: Debian's
-# Chromium for the browser end-to-end tests. Idempotent.
+# Chromium for the browser end-to-end tests and Debian's ClickHouse for the
+# ClickHouse backend's conformance tests. Idempotent.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 if ! command -v chromium >/dev/null 2>&1; then
   if [ "$(id -u)" != 0 ]; then
     echo "chromium is missing; run as root or: sudo apt-get install -y chromium" >&2
@@ -12,3 +14,4 @@ if ! command -v chromium >/dev/null 2>&1; then
   apt-get install -y -q chromium
 fi
 chromium --version
+./scripts/clickhouse-install.sh
