@@ -20,6 +20,9 @@ const usage = `usage: sightline <command> [flags]
 
 commands:
   serve        run collector, store, query API and console in one process
+  collector    ingest only (receivers, spool, writer) into ClickHouse; run any number
+  query        APIs and console only, reading ClickHouse
+  migrate      create or upgrade the store's schema and exit
   appmonitor   create, list, show or delete app monitors on a running server
   demo         serve plus a traced demo shop with synthetic users
   cors-check   check that APIs allow the trace headers the browser adds
@@ -43,6 +46,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	switch args[0] {
 	case "serve":
 		return serve(ctx, args[1:], stdout, stderr, getenv)
+	case "collector":
+		return runCommand(ctx, roleCollector, args[1:], stderr, getenv)
+	case "query":
+		return runCommand(ctx, roleQuery, args[1:], stderr, getenv)
+	case "migrate":
+		return migrate(ctx, args[1:], stdout, stderr, getenv)
 	case "appmonitor":
 		return appMonitorCmd(ctx, args[1:], stdout, stderr, getenv)
 	case "demo":

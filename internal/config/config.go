@@ -26,8 +26,13 @@ type Config struct {
 	IngestAddr string
 	XRayAddr   string
 	Store      string
-	// ClickHouseURL is used when Store is "clickhouse".
-	ClickHouseURL string
+	// ClickHouse settings, used when Store is "clickhouse".
+	ClickHouseURL       string
+	ClickHouseDatabase  string
+	ClickHouseCluster   string
+	ClickHouseShardURLs string
+	ClickHouseWriterID  string
+	RetentionDays       int
 
 	LogLevel  string
 	LogFormat string
@@ -74,6 +79,7 @@ func Default() Config {
 		IngestAddr:                "127.0.0.1:8081",
 		XRayAddr:                  "127.0.0.1:2000",
 		Store:                     "duckdb",
+		ClickHouseDatabase:        "sightline",
 		LogLevel:                  "info",
 		LogFormat:                 "auto",
 		MaxBodyBytes:              1 << 20,
@@ -110,7 +116,12 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.IngestAddr, "ingest-addr", c.IngestAddr, "public RUM ingest address (PutRumEvents); may equal --http-addr")
 	fs.StringVar(&c.XRayAddr, "xray-addr", c.XRayAddr, "X-Ray daemon address: UDP segments and TCP sampling API")
 	fs.StringVar(&c.Store, "store", c.Store, "storage backend: duckdb or clickhouse")
-	fs.StringVar(&c.ClickHouseURL, "clickhouse-url", c.ClickHouseURL, "ClickHouse address when --store=clickhouse")
+	fs.StringVar(&c.ClickHouseURL, "clickhouse-url", c.ClickHouseURL, "ClickHouse HTTP interface when --store=clickhouse, e.g. http://127.0.0.1:8123")
+	fs.StringVar(&c.ClickHouseDatabase, "clickhouse-database", c.ClickHouseDatabase, "ClickHouse database (created when missing)")
+	fs.StringVar(&c.ClickHouseCluster, "clickhouse-cluster", c.ClickHouseCluster, "ClickHouse cluster (remote_servers) for local tables on every shard and Distributed tables over them")
+	fs.StringVar(&c.ClickHouseShardURLs, "clickhouse-shard-urls", c.ClickHouseShardURLs, "comma-separated HTTP URLs of every node of --clickhouse-cluster (schema applied to each; without it ON CLUSTER is used)")
+	fs.StringVar(&c.ClickHouseWriterID, "clickhouse-writer-id", c.ClickHouseWriterID, "stable id of this collector's spool in ClickHouse (default: host name and data dir)")
+	fs.IntVar(&c.RetentionDays, "retention-days", c.RetentionDays, "keep data this many days (ClickHouse: TTL or dropped daily partitions); 0 keeps everything")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "auto (JSON unless a terminal), json or text")
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", c.MaxBodyBytes, "largest PutRumEvents body as sent (compressed)")
