@@ -65,6 +65,7 @@ func freeAddr(t *testing.T) string {
 // server is one running `sightline serve` process.
 type server struct {
 	t       *testing.T
+	role    string // serve, collector, query, demo
 	cmd     *exec.Cmd
 	dataDir string
 	http    string
@@ -76,14 +77,20 @@ type server struct {
 
 func startServer(t *testing.T, dataDir string, extra ...string) *server {
 	t.Helper()
-	s := &server{t: t, dataDir: dataDir, http: freeAddr(t), ingest: freeAddr(t), xray: freeAddr(t), log: &bytes.Buffer{}, exited: make(chan struct{})}
+	return startRole(t, "serve", dataDir, extra...)
+}
+
+// startRole starts `sightline <role>` on free ports.
+func startRole(t *testing.T, role, dataDir string, extra ...string) *server {
+	t.Helper()
+	s := &server{t: t, role: role, dataDir: dataDir, http: freeAddr(t), ingest: freeAddr(t), xray: freeAddr(t), log: &bytes.Buffer{}, exited: make(chan struct{})}
 	s.start(extra...)
 	return s
 }
 
 func (s *server) start(extra ...string) {
 	t := s.t
-	args := append([]string{"serve", "--data-dir", s.dataDir, "--http-addr", s.http, "--ingest-addr", s.ingest,
+	args := append([]string{s.role, "--data-dir", s.dataDir, "--http-addr", s.http, "--ingest-addr", s.ingest,
 		"--xray-addr", s.xray, "--log-format", "json", "--log-level", "info"}, extra...)
 	s.cmd = exec.Command(sightlineBin, args...)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
