@@ -36,6 +36,7 @@ import (
 	"github.com/sightline/sightline/internal/store"
 	"github.com/sightline/sightline/internal/store/clickhouse"
 	"github.com/sightline/sightline/internal/store/duckdb"
+	"github.com/sightline/sightline/internal/ui"
 	"github.com/sightline/sightline/internal/writer"
 )
 
@@ -217,15 +218,25 @@ func runRole(ctx context.Context, r role, cfg config.Config, log *slog.Logger) e
 	}
 	admin.Register(mux, reg, checks)
 
+	console := ui.Options{IngestURL: "http://" + cfg.IngestAddr, AgentIntegrity: agentjs.Integrity(), Version: version}
 	switch {
 	case r.ingest && cfg.IngestAddr == cfg.HTTPAddr:
-		// One address: API paths first, PutRumEvents (any prefix) for the rest.
+		// One address: API paths first, then the console's pages, then
+		// PutRumEvents (any prefix) for the rest.
 		mux.Handle(agentjs.Path, agentjs.Handler())
-		mux.Handle("/", ing.rum)
+		if r.query {
+			console.Next = ing.rum
+			mux.Handle("/", ui.Handler(console))
+		} else {
+			mux.Handle("/", ing.rum)
+		}
 		if err := listen(cfg.HTTPAddr, mux); err != nil {
 			return err
 		}
 	case r.ingest:
+		if r.query {
+			mux.Handle("/", ui.Handler(console))
+		}
 		if err := listen(cfg.HTTPAddr, mux); err != nil {
 			return err
 		}
@@ -236,6 +247,7 @@ func runRole(ctx context.Context, r role, cfg config.Config, log *slog.Logger) e
 			return err
 		}
 	default:
+		mux.Handle("/", ui.Handler(console))
 		if err := listen(cfg.HTTPAddr, mux); err != nil {
 			return err
 		}
