@@ -217,6 +217,49 @@ type AudienceRow struct {
 	PageViews int64
 }
 
+// MetricThresholds names a metric by its event type (see ValueColumn) and
+// the thresholds its AtMostGood / AtMostPoor counts use.
+type MetricThresholds struct {
+	EventType  string
+	Good, Poor float64
+}
+
+// OverviewQuery asks for every figure of the RUM overview at once, so a
+// backend can answer it in one pass over the range instead of one per
+// figure.
+type OverviewQuery struct {
+	RumRange
+	BucketMicros int64              // page views, loads and load time per bucket
+	LoadTime     MetricThresholds   // the page load metric (navigation, Apdex thresholds)
+	Vitals       []MetricThresholds // one overall distribution each, same order
+	TopErrors    int                // error groups to return, most events first (0: none)
+}
+
+// OverviewBucket is one time bucket of the overview. Buckets are those
+// with at least one event passing the filter.
+type OverviewBucket struct {
+	BucketMicros int64
+	PageViews    int64
+	Loads        int64           // performance_navigation_event
+	LoadTime     DistributionRow // the LoadTime metric in this bucket (BucketMicros set)
+}
+
+// Overview is the RUM overview of a range. Distributions follow the
+// Distribution rules (rows without the metric are left out).
+type Overview struct {
+	Buckets     []OverviewBucket // time order
+	PageViews   int64
+	Loads       int64
+	Sessions    int64           // distinct non-empty session ids of the passing events
+	LoadTime    DistributionRow // over the whole range
+	Vitals      []DistributionRow
+	Errors      int64 // js_error_event
+	ErrorGroups int64 // distinct ErrorGroups keys among them
+	TopErrors   []ErrorGroup
+	HTTPCalls   int64 // http_event
+	HTTPErrors  int64 // 4xx, 5xx and network errors, as HTTPGroup counts them
+}
+
 // RumStats answers the console's RUM questions. Every method scopes to
 // one app monitor and time range; semantics are fixed by storetest.
 type RumStats interface {
@@ -229,6 +272,7 @@ type RumStats interface {
 	Transitions(ctx context.Context, q JourneyQuery) ([]Transition, error)
 	PageExits(ctx context.Context, q JourneyQuery) ([]PageExit, error)
 	Audience(ctx context.Context, q RumRange, dimension string) ([]AudienceRow, error)
+	Overview(ctx context.Context, q OverviewQuery) (*Overview, error)
 }
 
 // ValueColumn tells which stored column holds the metric of an event type,

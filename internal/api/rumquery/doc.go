@@ -45,6 +45,16 @@
 //	audience    "Dimension": browser | os | device_type | country |
 //	            language | app_version: sessions and page views per value
 //
+//	overview    the Overview page in one call (the store answers it in
+//	            one pass over the range where it can): PageLoads per
+//	            bucket (every bucket, empty ones 0), LoadTime per bucket
+//	            with timed loads and LoadTimeAll over the range (p50..p99,
+//	            Apdex), Vitals (each vital over the range: p50..p99,
+//	            ratings, thresholds), PageViews, Loads, Sessions (distinct),
+//	            Errors, ErrorGroups (distinct groups), TopErrors (the
+//	            "Limit" largest groups, default 5), HTTPCalls, HTTPErrors
+//	            (4xx, 5xx, network errors) and HTTPErrorRate
+//
 // Errors follow the AWS shape: 400 ValidationException whose message
 // starts with the offending field, 404 ResourceNotFoundException for an
 // unknown app monitor (or a session without events in the range).

@@ -41,7 +41,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	for name, h := range map[string]func(*call) (any, error){
 		"pageloads": a.pageLoads, "loadtime": a.loadTime, "vitals": a.vitals, "navigation": a.navigation,
 		"errors": a.errors, "http": a.http, "sessions": a.sessions, "session": a.session,
-		"journeys": a.journeys, "audience": a.audience,
+		"journeys": a.journeys, "audience": a.audience, "overview": a.overview,
 	} {
 		mux.HandleFunc("POST /rum/{Name}/"+name, a.serve(h))
 	}
@@ -369,4 +369,12 @@ func (a *API) audience(c *call) (any, error) {
 		return nil, err
 	}
 	return map[string]any{"Dimension": c.req.Dimension, "Rows": rows}, nil
+}
+
+func (a *API) overview(c *call) (any, error) {
+	b, err := c.bucket()
+	if err != nil {
+		return nil, err
+	}
+	return a.Service.Overview(c.ctx, c.rng, b, c.limit)
 }

@@ -71,6 +71,13 @@ func (f *fakeStats) Audience(_ context.Context, q store.RumRange, dim string) ([
 	f.last = q
 	return []store.AudienceRow{{Value: "Chrome", Sessions: 2, PageViews: 3}}, nil
 }
+func (f *fakeStats) Overview(_ context.Context, q store.OverviewQuery) (*store.Overview, error) {
+	f.last = q
+	return &store.Overview{Buckets: []store.OverviewBucket{{BucketMicros: q.FromMicros, PageViews: 5, Loads: 4,
+		LoadTime: store.DistributionRow{BucketMicros: q.FromMicros, Count: 4, AtMostGood: 2, AtMostPoor: 3}}},
+		PageViews: 5, Loads: 4, Sessions: 3, LoadTime: store.DistributionRow{Count: 4, AtMostGood: 2, AtMostPoor: 3},
+		Errors: 2, ErrorGroups: 1, TopErrors: []store.ErrorGroup{{Type: "TypeError", Count: 2}}, HTTPCalls: 4, HTTPErrors: 1}, nil
+}
 func (f *fakeStats) RumEvents(_ context.Context, q store.RumEventQuery) ([]model.RumEvent, error) {
 	f.last = q
 	var out []model.RumEvent
@@ -126,6 +133,17 @@ func TestEndpoints(t *testing.T) {
 			pts := out["Points"].([]any)
 			if len(pts) != 24 || pts[0].(map[string]any)["PageViews"].(float64) != 5 || out["BucketSeconds"].(float64) != 3600 {
 				t.Errorf("pageloads: %v", out)
+			}
+		}},
+		{"overview", `{` + window + `, "BucketSeconds": 3600, "Limit": 2}`, func(t *testing.T, out map[string]any) {
+			q := f.last.(store.OverviewQuery)
+			pts := out["PageLoads"].([]any)
+			all := out["LoadTimeAll"].(map[string]any)
+			if q.BucketMicros != 3600e6 || q.TopErrors != 2 || len(q.Vitals) != 6 || len(pts) != 24 ||
+				pts[0].(map[string]any)["Loads"].(float64) != 4 || all["Apdex"].(map[string]any)["Score"].(float64) != 0.625 ||
+				len(out["Vitals"].([]any)) != 6 || out["HTTPErrorRate"].(float64) != 0.25 || out["Sessions"].(float64) != 3 ||
+				len(out["TopErrors"].([]any)) != 1 || len(out["LoadTime"].([]any)) != 1 {
+				t.Errorf("overview: %+v %v", q, out)
 			}
 		}},
 		{"loadtime", `{` + window + `, "GroupBy": "page", "Limit": 5}`, func(t *testing.T, out map[string]any) {

@@ -194,10 +194,7 @@ func (s *Service) PageLoads(ctx context.Context, r store.RumRange, bucket int64)
 		return nil, err
 	}
 	first := r.FromMicros / bucket * bucket
-	var out []LoadCount
-	for b := first; b < r.ToMicros; b += bucket {
-		out = append(out, LoadCount{Time: b / 1000})
-	}
+	out := emptyBuckets(r, bucket)
 	for _, row := range rows {
 		i := (row.BucketMicros - first) / bucket
 		if i < 0 || int(i) >= len(out) {

@@ -151,6 +151,8 @@ func RunRumStats(t *testing.T, newStore Factory) {
 			exits, err := s.PageExits(ctx, jq)
 			check(t, "PageExits", exits, err, ref.pageExits(jq))
 
+			checkOverview(ctx, t, s, ref, r)
+
 			for _, dim := range store.AudienceDimensions {
 				rows, err := s.Audience(ctx, r, dim)
 				check(t, "Audience "+dim, rows, err, ref.audience(r, dim))
@@ -172,6 +174,14 @@ func RunRumStats(t *testing.T, newStore Factory) {
 		}
 		if _, err := s.Distribution(ctx, store.DistributionQuery{RumRange: full, EventType: model.EventLCP, GroupBy: store.GroupByTime}); err == nil {
 			t.Error("zero bucket accepted")
+		}
+		nav := store.MetricThresholds{EventType: model.EventNavigation, Good: 2000, Poor: 8000}
+		if _, err := s.Overview(ctx, store.OverviewQuery{RumRange: full, LoadTime: nav}); err == nil {
+			t.Error("overview with a zero bucket accepted")
+		}
+		if _, err := s.Overview(ctx, store.OverviewQuery{RumRange: full, BucketMicros: hourMicros, LoadTime: nav,
+			Vitals: []store.MetricThresholds{{EventType: model.EventHTTP}}}); err == nil {
+			t.Error("overview of an event type without a metric accepted")
 		}
 	})
 }
