@@ -105,6 +105,9 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := s.backfillGroupKeys(ctx); err != nil {
+		return err
+	}
 	for _, table := range seqTables {
 		res, err := s.db.ExecContext(ctx, "DELETE FROM "+table+" WHERE spool_seq > ?", seq)
 		if err != nil {
@@ -247,7 +250,7 @@ func rumRow(e *model.RumEvent, seq uint64) []driver.Value {
 	if e.HTTPStatus != 0 {
 		status = int32(e.HTTPStatus)
 	}
-	return []driver.Value{
+	row := []driver.Value{
 		e.AppMonitorID, e.TimestampMicros, e.EventID, e.Type, e.BatchID,
 		e.SessionID, e.UserID, nullStr(e.PageID), nullStr(e.AppVersion),
 		nullStr(e.Browser), nullStr(e.BrowserVersion), nullStr(e.OS), nullStr(e.OSVersion), nullStr(e.DeviceType),
@@ -255,8 +258,34 @@ func rumRow(e *model.RumEvent, seq uint64) []driver.Value {
 		nullable(e.Value), nullable(e.DurationMillis), nullStr(e.HTTPMethod), nullStr(e.HTTPURL), status,
 		nullStr(e.TraceID), nullStr(e.SegmentID), nullStr(e.ErrorType), nullStr(e.ErrorMessage),
 		string(e.Metadata), string(e.Details), e.ReceivedAtMicros, seq,
-		nullStr(e.ErrorGroupMessage), nullStr(e.ErrorFrame), nullStr(e.HTTPURLPattern),
 	}
+	return append(row, groupKeys(e)...)
+}
+
+// groupKeys are the error and HTTP grouping keys of a row. Ingest extracts
+// them; rows spooled by an older version are completed here, so every
+// stored js error and HTTP call has them and group queries need no
+// regular expressions.
+func groupKeys(e *model.RumEvent) []driver.Value {
+	switch e.Type {
+	case model.EventJSError:
+		msg, frame := e.ErrorGroupMessage, e.ErrorFrame
+		if msg == "" && frame == "" {
+			var d struct {
+				Stack string `json:"stack"`
+			}
+			_ = json.Unmarshal(e.Details, &d)
+			msg, frame = store.NormalizeErrorMessage(e.ErrorMessage), store.TopStackFrame(d.Stack)
+		}
+		return []driver.Value{msg, frame, nil}
+	case model.EventHTTP:
+		p := e.HTTPURLPattern
+		if p == "" {
+			p = store.URLPattern(e.HTTPURL)
+		}
+		return []driver.Value{nil, nil, p}
+	}
+	return []driver.Value{nil, nil, nil}
 }
 
 func micros(sec float64) int64 { return int64(sec*1e6 + 0.5) }

@@ -51,3 +51,37 @@ func TestReopenKeepsProgressAndData(t *testing.T) {
 func TestTraceFilterConformance(t *testing.T) {
 	storetest.RunTraceFilter(t, func(t *testing.T) store.Store { return openTestStore(t) })
 }
+
+// TestGroupKeysBackfilledAtOpen: rows stored before the grouping keys
+// existed get them at the next open, computed by the same rules.
+func TestGroupKeysBackfilledAtOpen(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "db.duckdb")
+	s, err := Open(ctx, Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.db.ExecContext(ctx, `INSERT INTO rum_events (app_monitor_id, ts_us, event_id, event_type, batch_id, session_id, user_id,
+		error_message, details, http_url, metadata, received_us, spool_seq) VALUES
+		('a', 1, 'e1', 'com.amazon.rum.js_error_event', 'b', 's', 'u', 'Cannot read id 42', '{"stack":"TypeError: x\n    at f (https://x/app.js?v=3:1:2)"}', NULL, '{}', 1, 0),
+		('a', 2, 'e2', 'com.amazon.rum.http_event', 'b', 's', 'u', NULL, '{}', 'https://api/x/123/items?q=1', '{}', 2, 0)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = s.Close()
+	s, err = Open(ctx, Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var msg, frame, pattern string
+	if err := s.db.QueryRowContext(ctx, `SELECT error_message_norm, error_frame FROM rum_events WHERE event_id = 'e1'`).Scan(&msg, &frame); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.db.QueryRowContext(ctx, `SELECT http_url_pattern FROM rum_events WHERE event_id = 'e2'`).Scan(&pattern); err != nil {
+		t.Fatal(err)
+	}
+	if msg != store.NormalizeErrorMessage("Cannot read id 42") || frame != store.TopStackFrame("TypeError: x\n    at f (https://x/app.js?v=3:1:2)") || pattern != store.URLPattern("https://api/x/123/items?q=1") {
+		t.Fatalf("backfill: %q %q %q", msg, frame, pattern)
+	}
+}

@@ -267,10 +267,9 @@ func (s *Store) ErrorGroups(ctx context.Context, q store.ErrorGroupQuery) ([]sto
 		return nil, err
 	}
 	w.add("event_type = ?", model.EventJSError)
-	// Rows ingested since the grouping keys were extracted at ingest carry
-	// them; older rows fall back to the same rules in SQL.
-	msg := "coalesce(error_message_norm, " + rewriteSQL("coalesce(error_message, '')", store.MessageRewrites) + ")"
-	frame := "coalesce(error_frame, " + rewriteSQL(fmt.Sprintf("coalesce(regexp_extract(json_extract_string(details, '$.stack'), %s), '')", sqlString(store.FramePattern)), store.FrameRewrites) + ")"
+	// Every js error row carries its grouping keys (extracted at ingest,
+	// completed at write, backfilled at open for older databases).
+	msg, frame := "coalesce(error_message_norm, '')", "coalesce(error_frame, '')"
 	samples := orDefault(q.Samples, defaultSamples)
 	query := fmt.Sprintf(`SELECT t, m, f, count(*) AS n, count(DISTINCT session_id), min(ts_us), max(ts_us),
 		list_sort(list_distinct(list(browser))), list_sort(list_distinct(list(app_version))),
@@ -307,7 +306,7 @@ func (s *Store) HTTPGroups(ctx context.Context, q store.HTTPGroupQuery) ([]store
 	xw := baseWhere(q.RumRange)
 	xw.add("event_type = ?", model.EventXRayTrace)
 	xw.add("trace_id IS NOT NULL")
-	url := "coalesce(http_url_pattern, " + rewriteSQL("coalesce(http_url, '')", store.URLRewrites) + ")"
+	url := "coalesce(http_url_pattern, '')"
 	query := fmt.Sprintf(`WITH x AS (SELECT trace_id, max(duration_ms) AS d FROM rum_events WHERE %[1]s GROUP BY trace_id),
 		h AS (SELECT coalesce(http_method, '') AS m, %[2]s AS u, http_status, error_type, error_message, trace_id, duration_ms
 			FROM rum_events WHERE %[3]s)
@@ -466,4 +465,22 @@ func (s *Store) Audience(ctx context.Context, q store.RumRange, dimension string
 		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+// backfillGroupKeys computes the grouping keys of rows stored before they
+// existed, with the same rules in SQL; a no-op once done.
+func (s *Store) backfillGroupKeys(ctx context.Context) error {
+	msg := rewriteSQL("coalesce(error_message, '')", store.MessageRewrites)
+	frame := rewriteSQL(fmt.Sprintf("coalesce(regexp_extract(json_extract_string(details, '$.stack'), %s), '')", sqlString(store.FramePattern)), store.FrameRewrites)
+	url := rewriteSQL("coalesce(http_url, '')", store.URLRewrites)
+	stmts := []string{
+		fmt.Sprintf("UPDATE rum_events SET error_message_norm = %s, error_frame = %s WHERE event_type = '%s' AND error_message_norm IS NULL", msg, frame, model.EventJSError),
+		fmt.Sprintf("UPDATE rum_events SET http_url_pattern = %s WHERE event_type = '%s' AND http_url_pattern IS NULL", url, model.EventHTTP),
+	}
+	for _, q := range stmts {
+		if _, err := s.db.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("backfill grouping keys: %w", err)
+		}
+	}
+	return nil
 }
