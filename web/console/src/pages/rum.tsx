@@ -231,40 +231,64 @@ function NoData({ monitor }: { monitor: string }) {
   );
 }
 
+interface VitalFigure extends Point {
+  Vital: string;
+  Unit: string;
+  GoodThreshold: number;
+  PoorThreshold: number;
+}
+/** POST /rum/{Name}/overview: the whole page from one store pass. */
+interface OverviewData {
+  BucketSeconds: number;
+  PageLoads: { Time: number; PageViews: number; Loads: number }[];
+  LoadTime: Point[];
+  LoadTimeAll: Point;
+  Vitals: VitalFigure[];
+  PageViews: number;
+  Loads: number;
+  Sessions: number;
+  Errors: number;
+  ErrorGroups: number;
+  TopErrors: ErrorGroup[];
+  HTTPCalls: number;
+  HTTPErrors: number;
+  HTTPErrorRate: number;
+}
+
 function Overview({ monitor }: { monitor: string }) {
-  const loads = useRum<{ BucketSeconds: number; Points: { Time: number; PageViews: number; Loads: number }[] }>(monitor, 'pageloads');
-  const lt = useRum<Series>(monitor, 'loadtime');
-  const ltAll = useRum<Series>(monitor, 'loadtime', { GroupBy: 'page', Limit: 1000 });
-  const errs = useRum<{ Groups: ErrorGroup[] }>(monitor, 'errors', { Limit: 1000 });
-  const sess = useRum<{ Sessions: SessionSummary[]; NextToken?: string }>(monitor, 'sessions', { Limit: 1000 });
+  const q = useRum<OverviewData>(monitor, 'overview');
   const zoom = useZoom();
+  const loc = useLoc();
   return (
-    <Async q={loads} what="Loading page loads" empty={(d) => (d.Points.every((p) => !p.PageViews && !p.Loads) ? <NoData monitor={monitor} /> : null)}>
+    <Async q={q} what="Loading the overview" empty={(d) => (d.PageLoads.every((p) => !p.PageViews && !p.Loads) ? <NoData monitor={monitor} /> : null)}>
       {(d) => {
-        const views = d.Points.reduce((n, p) => n + p.PageViews, 0);
-        const navs = d.Points.reduce((n, p) => n + p.Loads, 0);
-        const all = combine(ltAll.data?.Points ?? []);
-        const errorCount = errs.data?.Groups.reduce((n, g) => n + g.Count, 0);
-        const sessions = sess.data ? (sess.data.NextToken ? `${fmtCount(sess.data.Sessions.length)}+` : fmtCount(sess.data.Sessions.length)) : '…';
+        const all = d.LoadTimeAll.Count ? d.LoadTimeAll : null;
+        const apdex = all?.Apdex?.Score;
         return (
           <>
             <div class="stats">
-              <Stat label="Page views" value={fmtCount(views)} sub={`${fmtCount(navs)} full page loads`} />
-              <Stat label="Sessions" value={sessions} />
-              <Stat label="Load time p75" value={all ? fmtMs(all.p75) : '…'} sub={all ? `p50 ${fmtMs(all.p50)} · p90 ${fmtMs(all.p90)}` : undefined} />
+              <Stat label="Page views" value={fmtCount(d.PageViews)} sub={`${fmtCount(d.Loads)} full page loads`} />
+              <Stat label="Sessions" value={fmtCount(d.Sessions)} />
+              <Stat label="Load time p75" value={all ? fmtMs(all.P75) : '–'} sub={all ? `p50 ${fmtMs(all.P50)} · p90 ${fmtMs(all.P90)}` : undefined} />
               <Stat
                 label="Apdex"
-                value={all?.apdex != null ? all.apdex.toFixed(2) : '…'}
+                value={apdex != null ? apdex.toFixed(2) : '–'}
                 sub="satisfied ≤ 2 s, tolerating ≤ 8 s"
-                tone={all?.apdex == null ? '' : all.apdex >= 0.85 ? 'good' : all.apdex >= 0.7 ? 'ni' : 'poor'}
+                tone={apdex == null ? '' : apdex >= 0.85 ? 'good' : apdex >= 0.7 ? 'ni' : 'poor'}
               />
-              <Stat label="JS errors" value={errorCount == null ? '…' : fmtCount(errorCount)} sub={errs.data ? `${errs.data.Groups.length} groups` : undefined} tone={errorCount ? 'poor' : ''} />
+              <Stat label="JS errors" value={fmtCount(d.Errors)} sub={`${fmtCount(d.ErrorGroups)} groups`} tone={d.Errors ? 'poor' : ''} />
+              <Stat
+                label="HTTP errors"
+                value={d.HTTPCalls ? fmtPct(d.HTTPErrorRate) : '–'}
+                sub={`${fmtCount(d.HTTPErrors)} of ${fmtCount(d.HTTPCalls)} calls`}
+                tone={d.HTTPErrorRate > 0.05 ? 'poor' : ''}
+              />
             </div>
             <Card title="Page loads">
               <TimeChart
                 label="Page views and page loads over time"
-                x={d.Points.map((p) => p.Time / 1000)}
-                ys={[d.Points.map((p) => p.PageViews), d.Points.map((p) => p.Loads)]}
+                x={d.PageLoads.map((p) => p.Time / 1000)}
+                ys={[d.PageLoads.map((p) => p.PageViews), d.PageLoads.map((p) => p.Loads)]}
                 series={[
                   { label: 'Page views', color: '#3b82f6', bars: true },
                   { label: 'Page loads', color: '#10b981' },
@@ -273,29 +297,46 @@ function Overview({ monitor }: { monitor: string }) {
               />
             </Card>
             <Card title="Load time percentiles">
-              <Async q={lt} what="Loading load times">
-                {(s) => <PercentileChart s={s} fmt={fmtMs} label="Load time" />}
-              </Async>
+              <PercentileChart s={{ BucketSeconds: d.BucketSeconds, Points: d.LoadTime }} fmt={fmtMs} label="Load time" />
             </Card>
             <Card title="Web Vitals (p75)">
-              <VitalSummary monitor={monitor} />
+              <div class="vitals-grid">
+                {d.Vitals.map((v) => (
+                  <VitalCard monitor={monitor} v={v} />
+                ))}
+              </div>
             </Card>
+            {d.TopErrors.length > 0 && (
+              <Card title="Top errors">
+                <table class="table" aria-label="Top errors">
+                  <thead>
+                    <tr>
+                      <th>Error</th>
+                      <th class="num">Count</th>
+                      <th class="num">Sessions</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {d.TopErrors.map((g) => (
+                      <tr>
+                        <td>
+                          <a href={href({ name: 'rum', monitor, tab: 'errors' }, loc.params)}>
+                            <strong>{g.Type || 'Error'}</strong> {g.Message}
+                          </a>
+                        </td>
+                        <td class="num">{fmtCount(g.Count)}</td>
+                        <td class="num">{fmtCount(g.Sessions)}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </Card>
+            )}
           </>
         );
       }}
     </Async>
   );
-}
-
-/** Overall figures from per-page rows: weighted percentiles are not exact, so p75 of the busiest page set is approximated by a count-weighted mean. */
-export function combine(points: Point[]): { p50: number; p75: number; p90: number; apdex: number | null; count: number } | null {
-  const n = points.reduce((s, p) => s + p.Count, 0);
-  if (!n) return null;
-  const w = (k: 'P50' | 'P75' | 'P90') => points.reduce((s, p) => s + p[k] * p.Count, 0) / n;
-  const sat = points.reduce((s, p) => s + (p.Apdex?.Satisfied ?? 0), 0);
-  const tol = points.reduce((s, p) => s + (p.Apdex?.Tolerating ?? 0), 0);
-  const hasApdex = points.some((p) => p.Apdex);
-  return { p50: w('P50'), p75: w('P75'), p90: w('P90'), apdex: hasApdex ? (sat + tol / 2) / n : null, count: n };
 }
 
 function PercentileChart({ s, fmt, label }: { s: Series; fmt: (v: number) => string; label: string }) {
@@ -319,39 +360,21 @@ function PercentileChart({ s, fmt, label }: { s: Series; fmt: (v: number) => str
   );
 }
 
-function VitalSummary({ monitor }: { monitor: string }) {
-  return (
-    <div class="vitals-grid">
-      {VITALS.map((v) => (
-        <VitalCard monitor={monitor} vital={v} />
-      ))}
-    </div>
-  );
-}
-
-function VitalCard({ monitor, vital }: { monitor: string; vital: string }) {
-  const q = useRum<VitalSeries>(monitor, 'vitals', { Vital: vital, GroupBy: 'page', Limit: 1000 });
+function VitalCard({ monitor, v }: { monitor: string; v: VitalFigure }) {
   const loc = useLoc();
-  const d = q.data;
-  const n = d?.Points.reduce((s, p) => s + p.Count, 0) ?? 0;
-  const share = (k: keyof Ratings) => (n ? (d!.Points.reduce((s, p) => s + (p.Ratings?.[k] ?? 0) * p.Count, 0) / n) : 0);
-  const c = d ? combine(d.Points) : null;
+  const r = v.Ratings;
   return (
-    <div class="vital" data-vital={vital}>
-      <a class="vital-name" href={href({ name: 'rum', monitor, tab: 'vitals' }, loc.params, { vital })}>
-        {vital}
+    <div class="vital" data-vital={v.Vital}>
+      <a class="vital-name" href={href({ name: 'rum', monitor, tab: 'vitals' }, loc.params, { vital: v.Vital })}>
+        {v.Vital}
       </a>
-      {q.error ? (
-        <span class="muted">{q.error.message}</span>
-      ) : !d ? (
-        <span class="spinner" />
-      ) : n === 0 ? (
+      {v.Count === 0 ? (
         <span class="muted">no samples</span>
       ) : (
         <>
-          <div class="vital-value">{fmtVital(vital, c!.p75)}</div>
-          <RatingBar good={share('Good')} ni={share('NeedsImprovement')} poor={share('Poor')} />
-          <div class="muted small">{fmtCount(n)} samples</div>
+          <div class="vital-value">{fmtVital(v.Vital, v.P75)}</div>
+          <RatingBar good={r?.Good ?? 0} ni={r?.NeedsImprovement ?? 0} poor={r?.Poor ?? 0} />
+          <div class="muted small">{fmtCount(v.Count)} samples</div>
         </>
       )}
     </div>
