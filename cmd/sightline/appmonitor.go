@@ -39,11 +39,21 @@ func appMonitorCmd(ctx context.Context, args []string, stdout, stderr io.Writer,
 	rate := fs.Float64("sample-rate", 1, "share of sessions recorded, 0 to 1")
 	cookies := fs.Bool("allow-cookies", true, "let clients keep user and session ids in cookies")
 	xray := fs.Bool("xray", true, "trace allowed HTTP requests (X-Ray)")
-	if err := fs.Parse(args[1:]); err != nil {
+	rest := args[1:]
+	positional := ""
+	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+		// `sightline appmonitor snippet shop --server ...`: the name may
+		// come before the flags.
+		positional, rest = rest[0], rest[1:]
+	}
+	if err := fs.Parse(rest); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
 		return 2
+	}
+	if *name == "" {
+		*name = positional
 	}
 	if *name == "" && fs.NArg() > 0 {
 		*name = fs.Arg(0)
