@@ -2,6 +2,7 @@ package duckdb
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -97,6 +98,22 @@ func BenchmarkRumStats(b *testing.B) {
 		_, err := s.Audience(ctx, oneDay, "browser")
 		return err
 	})
+	for _, days := range []int{1, 7} {
+		r := oneDay
+		r.ToMicros = r.FromMicros + int64(days)*int64(day)
+		if days == 7 {
+			r.FromMicros, r.ToMicros = start, start+int64(7*day)
+		}
+		q := store.OverviewQuery{RumRange: r, BucketMicros: int64(time.Hour / time.Microsecond), TopErrors: 5,
+			LoadTime: store.MetricThresholds{EventType: model.EventNavigation, Good: 2000, Poor: 8000}}
+		for _, t := range []string{model.EventLCP, model.EventINP, model.EventCLS, model.EventFCP, model.EventTTFB, model.EventFID} {
+			q.Vitals = append(q.Vitals, store.MetricThresholds{EventType: t, Good: 1, Poor: 2})
+		}
+		run(fmt.Sprintf("Overview/%ddays", days), func() error {
+			_, err := s.Overview(ctx, q)
+			return err
+		})
+	}
 	run("Transitions/1day", func() error {
 		_, err := s.Transitions(ctx, store.JourneyQuery{RumRange: oneDay})
 		return err

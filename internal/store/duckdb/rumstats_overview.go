@@ -2,7 +2,6 @@ package duckdb
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strings"
 
@@ -10,17 +9,19 @@ import (
 	"github.com/sightline/sightline/internal/store"
 )
 
-// distAggs returns the aggregates of one thresholded metric, restricted by
-// FILTER to its event type, and their threshold arguments.
-func distAggs(m store.MetricThresholds) (string, []any, error) {
+// distAggs returns the projection that keeps metric m of its own event
+// type only (as column m<i>, NULL elsewhere) and the aggregates over it,
+// with their threshold arguments. Comparing event_type once per row in the
+// projection and count_if is much cheaper than a FILTER clause per
+// aggregate (measured ~3x over 1M rows). count_if of no rows is NULL.
+func distAggs(m store.MetricThresholds, i int) (proj, aggs string, args []any, err error) {
 	col := store.ValueColumn(m.EventType)
 	if col == "" {
-		return "", nil, fmt.Errorf("event type %q has no metric", m.EventType)
+		return "", "", nil, fmt.Errorf("event type %q has no metric", m.EventType)
 	}
-	f := fmt.Sprintf("event_type = %s AND %s IS NOT NULL", sqlString(m.EventType), col)
-	return fmt.Sprintf(`count(*) FILTER (WHERE %[1]s), quantile_cont(%[2]s, [0.5, 0.75, 0.9, 0.99]) FILTER (WHERE %[1]s),
-		count(*) FILTER (WHERE %[1]s AND %[2]s <= CAST(? AS DOUBLE)), count(*) FILTER (WHERE %[1]s AND %[2]s <= CAST(? AS DOUBLE))`, f, col),
-		[]any{m.Good, m.Poor}, nil
+	proj = fmt.Sprintf("CASE WHEN event_type = %s THEN %s END AS m%d", sqlString(m.EventType), col, i)
+	aggs = fmt.Sprintf("count(m%[1]d), quantile_cont(m%[1]d, [0.5, 0.75, 0.9, 0.99]), coalesce(count_if(m%[1]d <= CAST(? AS DOUBLE)), 0), coalesce(count_if(m%[1]d <= CAST(? AS DOUBLE)), 0)", i)
+	return proj, aggs, []any{m.Good, m.Poor}, nil
 }
 
 // distDest points Scan at one distAggs group; finish fills the row.
@@ -37,10 +38,11 @@ func (d *distDest) finish() store.DistributionRow {
 	return d.row
 }
 
-// Overview answers the whole overview in one pass over the range: every
-// figure is a conditional aggregate, and GROUPING SETS give the per-bucket
-// rows and the overall row from the same scan. The top error groups are a
-// second, narrow query (only when asked for).
+// Overview answers the whole overview with two scans of the range, every
+// figure a conditional aggregate: one grouped by bucket (counts and load
+// time), one over the whole range. GROUPING SETS would share one scan but
+// were slower (the distinct counts and seven quantiles ran per bucket
+// too). The top error groups are a third, narrow query when asked for.
 func (s *Store) Overview(ctx context.Context, q store.OverviewQuery) (*store.Overview, error) {
 	if q.BucketMicros <= 0 {
 		return nil, fmt.Errorf("overview: bucket must be positive, got %d µs", q.BucketMicros)
@@ -50,64 +52,63 @@ func (s *Store) Overview(ctx context.Context, q store.OverviewQuery) (*store.Ove
 		return nil, err
 	}
 	metrics := append([]store.MetricThresholds{q.LoadTime}, q.Vitals...)
-	var aggs []string
+	var projs, aggs []string
 	var args []any
-	for _, m := range metrics {
-		a, margs, err := distAggs(m)
+	for i, m := range metrics {
+		p, a, margs, err := distAggs(m, i)
 		if err != nil {
 			return nil, fmt.Errorf("overview: %w", err)
 		}
-		aggs = append(aggs, a)
-		args = append(args, margs...)
+		projs, aggs, args = append(projs, p), append(aggs, a), append(args, margs...)
 	}
-	// The fallback regexps run only on error rows without stored keys.
-	msg := "coalesce(error_message_norm, " + rewriteSQL("coalesce(error_message, '')", store.MessageRewrites) + ")"
-	frame := "coalesce(error_frame, " + rewriteSQL(fmt.Sprintf("coalesce(regexp_extract(json_extract_string(details, '$.stack'), %s), '')", sqlString(store.FramePattern)), store.FrameRewrites) + ")"
-	errKey := fmt.Sprintf("CASE WHEN event_type = %s THEN row(coalesce(error_type, ''), %s, %s) END", sqlString(model.EventJSError), msg, frame)
-	httpErr := `http_status BETWEEN 400 AND 599 OR (http_status IS NULL AND (error_type IS NOT NULL OR error_message IS NOT NULL))`
-	query := fmt.Sprintf(`SELECT grouping(b), b,
-		count(*) FILTER (WHERE event_type = %[1]s), count(*) FILTER (WHERE event_type = %[2]s),
-		%[3]s,
-		count(DISTINCT nullif(session_id, '')), count(*) FILTER (WHERE event_type = %[4]s), count(DISTINCT %[5]s),
-		count(*) FILTER (WHERE event_type = %[6]s), count(*) FILTER (WHERE event_type = %[6]s AND (%[7]s))
-		FROM (SELECT (ts_us // %[8]d) * %[8]d AS b, * FROM rum_events WHERE %[9]s)
-		GROUP BY GROUPING SETS ((b), ()) ORDER BY grouping(b), b`,
-		sqlString(model.EventPageView), sqlString(model.EventNavigation), strings.Join(aggs, ",\n\t\t"),
-		sqlString(model.EventJSError), errKey, sqlString(model.EventHTTP), httpErr, q.BucketMicros, w)
-	rows, err := s.db.QueryContext(ctx, query, append(args, w.args...)...)
+	// k codes the event types the overview counts, so each row compares
+	// event_type a few times rather than once per aggregate. Every js
+	// error row carries its grouping keys (see groupKeys).
+	kind := fmt.Sprintf("CASE event_type WHEN %s THEN 1 WHEN %s THEN 2 WHEN %s THEN 3 WHEN %s THEN 4 ELSE 0 END AS k",
+		sqlString(model.EventPageView), sqlString(model.EventNavigation), sqlString(model.EventJSError), sqlString(model.EventHTTP))
+	errKey := fmt.Sprintf("CASE WHEN event_type = %s THEN concat_ws(chr(0), coalesce(error_type, ''), coalesce(error_message_norm, ''), coalesce(error_frame, '')) END AS ek", sqlString(model.EventJSError))
+	httpErr := fmt.Sprintf("event_type = %s AND (http_status BETWEEN 400 AND 599 OR (http_status IS NULL AND (error_type IS NOT NULL OR error_message IS NOT NULL))) AS he", sqlString(model.EventHTTP))
+	out := &store.Overview{Vitals: make([]store.DistributionRow, len(q.Vitals))}
+
+	// Per bucket: counts and the load time only.
+	bucketQuery := fmt.Sprintf(`SELECT b, coalesce(count_if(k = 1), 0), coalesce(count_if(k = 2), 0), %[1]s
+		FROM (SELECT (ts_us // %[2]d) * %[2]d AS b, %[3]s, %[4]s FROM rum_events WHERE %[5]s)
+		GROUP BY b ORDER BY b`, aggs[0], q.BucketMicros, kind, projs[0], w)
+	rows, err := s.db.QueryContext(ctx, bucketQuery, append(append([]any{}, args[:2]...), w.args...)...)
 	if err != nil {
-		return nil, fmt.Errorf("query overview: %w", err)
+		return nil, fmt.Errorf("query overview buckets: %w", err)
 	}
 	defer rows.Close()
-	out := &store.Overview{Vitals: make([]store.DistributionRow, len(q.Vitals))}
 	for rows.Next() {
-		var total int
-		var bucket sql.NullInt64
-		var pv, loads, sessions, errs, groups, calls, httpErrs int64
-		dists := make([]distDest, len(metrics))
-		dest := []any{&total, &bucket, &pv, &loads}
-		for i := range dists {
-			dest = append(dest, dists[i].dest()...)
+		var b store.OverviewBucket
+		var lt distDest
+		if err := rows.Scan(append([]any{&b.BucketMicros, &b.PageViews, &b.Loads}, lt.dest()...)...); err != nil {
+			return nil, fmt.Errorf("scan overview bucket: %w", err)
 		}
-		dest = append(dest, &sessions, &errs, &groups, &calls, &httpErrs)
-		if err := rows.Scan(dest...); err != nil {
-			return nil, fmt.Errorf("scan overview: %w", err)
-		}
-		if total == 0 {
-			lt := dists[0].finish()
-			lt.BucketMicros = bucket.Int64
-			out.Buckets = append(out.Buckets, store.OverviewBucket{BucketMicros: bucket.Int64, PageViews: pv, Loads: loads, LoadTime: lt})
-			continue
-		}
-		out.PageViews, out.Loads, out.Sessions = pv, loads, sessions
-		out.Errors, out.ErrorGroups, out.HTTPCalls, out.HTTPErrors = errs, groups, calls, httpErrs
-		out.LoadTime = dists[0].finish()
-		for i := range q.Vitals {
-			out.Vitals[i] = dists[i+1].finish()
-		}
+		b.LoadTime = lt.finish()
+		b.LoadTime.BucketMicros = b.BucketMicros
+		out.Buckets = append(out.Buckets, b)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read overview: %w", err)
+		return nil, fmt.Errorf("read overview buckets: %w", err)
+	}
+
+	query := fmt.Sprintf(`SELECT coalesce(count_if(k = 1), 0), coalesce(count_if(k = 2), 0), %[1]s,
+		count(DISTINCT nullif(session_id, '')), coalesce(count_if(k = 3), 0), count(DISTINCT ek), coalesce(count_if(k = 4), 0), coalesce(count_if(he), 0)
+		FROM (SELECT session_id, %[2]s, %[3]s, %[4]s, %[5]s FROM rum_events WHERE %[6]s)`,
+		strings.Join(aggs, ",\n\t\t"), kind, errKey, httpErr, strings.Join(projs, ", "), w)
+	dists := make([]distDest, len(metrics))
+	dest := []any{&out.PageViews, &out.Loads}
+	for i := range dists {
+		dest = append(dest, dists[i].dest()...)
+	}
+	dest = append(dest, &out.Sessions, &out.Errors, &out.ErrorGroups, &out.HTTPCalls, &out.HTTPErrors)
+	if err := s.db.QueryRowContext(ctx, query, append(args, w.args...)...).Scan(dest...); err != nil {
+		return nil, fmt.Errorf("query overview: %w", err)
+	}
+	out.LoadTime = dists[0].finish()
+	for i := range q.Vitals {
+		out.Vitals[i] = dists[i+1].finish()
 	}
 	if q.TopErrors > 0 && out.Errors > 0 {
 		top, err := s.ErrorGroups(ctx, store.ErrorGroupQuery{RumRange: q.RumRange, Limit: q.TopErrors})
