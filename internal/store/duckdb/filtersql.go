@@ -111,25 +111,33 @@ type compiled struct {
 	cond frag
 	// irregular: cond refers to the irregular CTE.
 	irregular bool
+	// answered: cond refers to the answered CTE.
+	answered bool
 }
 
 // compileFilter compiles e into a necessary condition on trace_id.
 func compileFilter(e filter.Expr) compiled {
 	c := &compiler{}
 	f := c.trace(e)
-	return compiled{cond: f, irregular: c.irregular}
+	return compiled{cond: f, irregular: c.irregular, answered: c.answered}
 }
 
 type compiler struct {
-	irregular bool
+	irregular, answered bool
 }
+
+// listedOnly restricts a side-table scan to the traces being listed (the
+// listed CTE of ListTraces): a hash semi-join that DuckDB applies before
+// the row conditions and the child lookups, so they run on the traces of
+// the window only, not on the whole table.
+const listedOnly = "trace_id IN (SELECT trace_id FROM listed)"
 
 // in makes "trace_id IN (SELECT trace_id FROM table WHERE cond)".
 func in(table string, cond frag) frag {
 	if cond.isConst("FALSE") {
 		return frag{sql: "FALSE", exact: cond.exact}
 	}
-	return frag{sql: "trace_id IN (SELECT trace_id FROM " + table + " WHERE " + cond.sql + ")", args: cond.args, exact: cond.exact}
+	return frag{sql: "trace_id IN (SELECT trace_id FROM " + table + " WHERE " + listedOnly + " AND " + cond.sql + ")", args: cond.args, exact: cond.exact}
 }
 
 // someNode: some document or call satisfies the row conditions. Calls
@@ -139,9 +147,11 @@ func (c *compiler) someNode(n nodeFrags) frag {
 	d := in("segments", n[docs])
 	cl := n[calls]
 	if !cl.isConst("FALSE") {
-		cl = frag{sql: cl.sql + " AND " + noChild, args: cl.args, exact: cl.exact}
+		cl = frag{sql: "trace_id IN (SELECT trace_id FROM segment_calls ANTI JOIN answered ON answered.child_trace = segment_calls.trace_id AND answered.child_parent = segment_calls.sub_id WHERE " +
+			listedOnly + " AND " + cl.sql + ")", args: cl.args, exact: cl.exact}
+		c.answered = true
 	}
-	f := or(d, in("segment_calls", cl))
+	f := or(d, cl)
 	if n[docs].regular || n[calls].regular {
 		c.irregular = true
 		f = or(f, frag{sql: "trace_id IN (SELECT trace_id FROM irregular)", exact: true})
@@ -149,8 +159,13 @@ func (c *compiler) someNode(n nodeFrags) frag {
 	return f
 }
 
-// noChild holds for a call no stored segment names as its parent.
-const noChild = `NOT EXISTS (SELECT 1 FROM segments child WHERE child.trace_id = segment_calls.trace_id AND child.parent_id = segment_calls.sub_id)`
+// answeredCTE lists the parent ids of the listed traces' segments: a call
+// named by one was answered by an instrumented service. An explicit anti
+// join: a correlated NOT EXISTS restricted to the listed traces made
+// DuckDB plan a cross product.
+const answeredCTE = `answered AS (
+	SELECT trace_id AS child_trace, parent_id AS child_parent FROM segments
+	WHERE trace_id IN (SELECT trace_id FROM listed) AND parent_id IS NOT NULL)`
 
 func (c *compiler) not(f frag) frag {
 	if !f.exact {
@@ -514,6 +529,6 @@ func (c *compiler) traceComparison(e *filter.Comparison) frag {
 // irregularCTE lists the listed traces whose assembly is not simply their
 // stored documents (see the top of this file).
 const irregularCTE = `irregular AS (
-	SELECT trace_id FROM segments WHERE doc_type = 'subsegment'
+	SELECT trace_id FROM segments WHERE doc_type = 'subsegment' AND trace_id IN (SELECT trace_id FROM listed)
 	UNION ALL
 	SELECT trace_id FROM segments WHERE trace_id IN (SELECT trace_id FROM listed) GROUP BY trace_id, id HAVING count(*) > 1)`

@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/sightline/sightline/internal/model"
@@ -50,15 +52,28 @@ func (s *Store) ListTraces(ctx context.Context, q store.TraceListQuery) ([]store
 			if c.irregular {
 				ctes = append(ctes, irregularCTE)
 			}
+			if c.answered {
+				ctes = append(ctes, answeredCTE)
+			}
 			cond = c.cond.sql
 			args = append(args, c.cond.args...)
 			// Segments stored before the side tables existed have no
 			// side rows: their traces pass unchecked.
-			cond = "(" + cond + " OR trace_id IN (SELECT trace_id FROM segments WHERE spool_seq <= (SELECT from_seq FROM xray_index_meta WHERE id = 1)))"
+			var legacy uint64
+			if err := s.db.QueryRowContext(ctx, "SELECT from_seq FROM xray_index_meta WHERE id = 1").Scan(&legacy); err != nil {
+				return nil, fmt.Errorf("read index meta: %w", err)
+			}
+			if legacy > 0 {
+				cond = fmt.Sprintf("(%s OR trace_id IN (SELECT trace_id FROM segments WHERE spool_seq <= %d))", cond, legacy)
+			}
 		}
 	}
-	rows, err := s.db.QueryContext(ctx, "WITH "+strings.Join(ctes, ",\n")+`
-		SELECT trace_id, s FROM listed WHERE `+cond+fmt.Sprintf(` ORDER BY s DESC, trace_id DESC LIMIT %d`, limit), args...)
+	query, err := inline("WITH "+strings.Join(ctes, ",\n")+`
+		SELECT trace_id, s FROM listed WHERE `+cond+fmt.Sprintf(` ORDER BY s DESC, trace_id DESC LIMIT %d`, limit), args)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.db.QueryContext(ctx, query)
 	if err != nil {
 		return nil, fmt.Errorf("list traces: %w", err)
 	}
@@ -375,6 +390,47 @@ func literals(vals []string) string {
 		q[i] = literal(v)
 	}
 	return strings.Join(q, ",")
+}
+
+// inline replaces each ? in query with its argument as a SQL literal (see
+// literal). The query text must hold no other question mark.
+func inline(query string, args []any) (string, error) {
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(query); i++ {
+		if query[i] != '?' {
+			b.WriteByte(query[i])
+			continue
+		}
+		if n >= len(args) {
+			return "", fmt.Errorf("inline: more placeholders than %d arguments", len(args))
+		}
+		switch v := args[n].(type) {
+		case string:
+			b.WriteString(literal(v))
+		case bool:
+			b.WriteString(strings.ToUpper(strconv.FormatBool(v)))
+		case int:
+			b.WriteString(strconv.Itoa(v))
+		case int64:
+			b.WriteString(strconv.FormatInt(v, 10))
+		case uint64:
+			b.WriteString(strconv.FormatUint(v, 10))
+		case float64:
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				b.WriteString("'" + strconv.FormatFloat(v, 'g', -1, 64) + "'::DOUBLE")
+			} else {
+				b.WriteString("(" + strconv.FormatFloat(v, 'g', -1, 64) + "::DOUBLE)")
+			}
+		default:
+			return "", fmt.Errorf("inline: argument of type %T", v)
+		}
+		n++
+	}
+	if n != len(args) {
+		return "", fmt.Errorf("inline: %d placeholders for %d arguments", n, len(args))
+	}
+	return b.String(), nil
 }
 
 func placeholders[T any](vals []T) (string, []any) {
