@@ -1,8 +1,10 @@
 package xray
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/sightline/sightline/internal/api/awserr"
@@ -10,6 +12,7 @@ import (
 	"github.com/sightline/sightline/internal/model"
 	"github.com/sightline/sightline/internal/query/servicegraph"
 	"github.com/sightline/sightline/internal/query/trace"
+	"github.com/sightline/sightline/internal/store"
 )
 
 type graphRequest struct {
@@ -49,6 +52,16 @@ func (a *API) serviceGraph(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
+	if agg, ok := a.Store.(GraphAggregator); ok && expr == nil {
+		g, err := graphFromAggregates(r.Context(), agg, a.Store, from, to)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		awserr.JSON(w, map[string]any{"Services": nonNil(g.Services), "StartTime": float64(from) / 1e6, "EndTime": float64(to) / 1e6,
+			"ContainsOldGroupVersions": false})
+		return
+	}
 	// Traces that started up to a minute before the window may still end
 	// inside it; Build counts only segments ending in the window.
 	traces, truncated, err := trace.LoadRange(r.Context(), a.Store, from-60e6, to, a.MaxGraphTraces)
@@ -62,6 +75,44 @@ func (a *API) serviceGraph(w http.ResponseWriter, r *http.Request) {
 	g := servicegraph.Build(traces, servicegraph.Options{Start: secs(from), End: secs(to), Filter: a.traceFilter(r, expr)})
 	awserr.JSON(w, map[string]any{"Services": nonNil(g.Services), "StartTime": float64(from) / 1e6, "EndTime": float64(to) / 1e6,
 		"ContainsOldGroupVersions": false})
+}
+
+// GraphAggregator is implemented by stores that compute GetServiceGraph's
+// node and edge rows themselves, so a graph does not need every trace
+// assembled. GraphAggregates returns the rows of the segments that ended
+// in [fromMicros, toMicros), as servicegraph.Aggregate computes them over
+// the assembled traces, except for the traces in unaggregated, which the
+// caller assembles and adds. (Declared here, not in package store: store
+// cannot import query/servicegraph, whose tests import query/trace, which
+// imports store.)
+type GraphAggregator interface {
+	GraphAggregates(ctx context.Context, fromMicros, toMicros int64) (nodes []servicegraph.NodeAgg, edges []servicegraph.EdgeAgg, unaggregated []string, err error)
+}
+
+// graphFromAggregates builds the graph from the store's rows, assembling
+// only the traces the store could not reduce. Group filters need every
+// trace evaluated, so they keep the trace path.
+func graphFromAggregates(ctx context.Context, agg GraphAggregator, r store.SegmentReader, from, to int64) (servicegraph.Graph, error) {
+	nodes, edges, unaggregated, err := agg.GraphAggregates(ctx, from, to)
+	if err != nil {
+		return servicegraph.Graph{}, fmt.Errorf("graph aggregates: %w", err)
+	}
+	const chunk = 500
+	for ids := range slices.Chunk(unaggregated, chunk) {
+		traces, err := trace.Load(ctx, r, ids)
+		if err != nil {
+			return servicegraph.Graph{}, err
+		}
+		list := make([]*model.Trace, 0, len(traces))
+		for _, id := range ids {
+			if t := traces[id]; t != nil {
+				list = append(list, t)
+			}
+		}
+		n, e := servicegraph.Aggregate(list, servicegraph.Options{Start: secs(from), End: secs(to)})
+		nodes, edges = append(nodes, n...), append(edges, e...)
+	}
+	return servicegraph.BuildFromAggregates(nodes, edges), nil
 }
 
 func (a *API) traceGraph(w http.ResponseWriter, r *http.Request) {

@@ -327,7 +327,7 @@ func segmentRow(r *model.SegmentRecord, seq uint64) ([]driver.Value, error) {
 		nullStr(s.User), s.Error, s.Fault, s.Throttle, ann,
 		isRoot, nullStr(r.AppMonitorID), nullStr(r.SessionID), nullStr(r.PageID),
 		string(r.Raw), r.ReceivedAtMicros, seq,
-		sub.throttle, sub.inProgress,
+		sub.throttle, sub.inProgress, nullStr(accountOf(s)),
 	}, nil
 }
 

@@ -1,6 +1,7 @@
 package duckdb
 
 import (
+	"bytes"
 	"database/sql/driver"
 	"fmt"
 	"strings"
@@ -85,7 +86,18 @@ func callRow(traceID, docID string, sub *model.Segment, typ string, seq uint64) 
 		}
 	}
 	return []driver.Value{traceID, docID, sub.ID, sub.Name, typ, micros(sub.StartTime), end, sub.InProgress,
-		sub.Error, sub.Fault, sub.Throttle, status, method, url, ua, ip, seq}
+		sub.Error, sub.Fault, sub.Throttle, status, method, url, ua, ip, seq, nullStr(accountOf(sub))}
+}
+
+var accountField = []byte(`"account_id"`)
+
+// accountOf is the aws.account_id of a segment or subsegment; the aws
+// block is decoded only when it names one.
+func accountOf(s *model.Segment) string {
+	if len(s.AWS) == 0 || !bytes.Contains(s.AWS, accountField) {
+		return ""
+	}
+	return s.DecodeAWS().AccountID
 }
 
 func annotationValues(traceID, docID, key string, v any, seq uint64) []driver.Value {

@@ -60,6 +60,10 @@ var xraySchema = []string{
 		start_us BIGINT, end_us BIGINT, in_progress BOOLEAN, error BOOLEAN, fault BOOLEAN, throttle BOOLEAN,
 		http_status INTEGER, http_method VARCHAR, http_url VARCHAR, user_agent VARCHAR, client_ip VARCHAR,
 		spool_seq UBIGINT)`,
+	// aws.account_id of documents and calls, for the service graph's
+	// AccountId; rows stored before the column have none.
+	`ALTER TABLE segments ADD COLUMN IF NOT EXISTS aws_account_id VARCHAR`,
+	`ALTER TABLE segment_calls ADD COLUMN IF NOT EXISTS aws_account_id VARCHAR`,
 	`CREATE TABLE IF NOT EXISTS segment_annotations (
 		trace_id VARCHAR, doc_id VARCHAR, key VARCHAR, str_value VARCHAR, num_value DOUBLE, bool_value BOOLEAN,
 		spool_seq UBIGINT)`,

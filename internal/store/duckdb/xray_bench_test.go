@@ -240,6 +240,29 @@ func BenchmarkXRayQueries(b *testing.B) {
 		})
 	})
 
+	b.Run("ServiceGraph/1h-from-aggregates", func(b *testing.B) {
+		var services int
+		p50(b, func() error {
+			aggNodes, aggEdges, unagg, err := s.GraphAggregates(ctx, hourFrom, hourTo)
+			if err != nil {
+				return err
+			}
+			rest, err := trace.Load(ctx, s, unagg)
+			if err != nil {
+				return err
+			}
+			var list []*model.Trace
+			for _, t := range rest {
+				list = append(list, t)
+			}
+			n, e := servicegraph.Aggregate(list, servicegraph.Options{Start: time.UnixMicro(hourFrom), End: time.UnixMicro(hourTo)})
+			g := servicegraph.BuildFromAggregates(append(aggNodes, n...), append(aggEdges, e...))
+			services = len(g.Services)
+			return nil
+		})
+		b.ReportMetric(float64(services), "services")
+	})
+
 	b.Run("ServiceGraph/1h-from-traces", func(b *testing.B) {
 		p50(b, func() error {
 			traces, _, err := trace.LoadRange(ctx, s, hourFrom-60e6, hourTo, 20_000)

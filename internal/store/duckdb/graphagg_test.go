@@ -1,0 +1,155 @@
+package duckdb
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/sightline/sightline/internal/model"
+	"github.com/sightline/sightline/internal/query/servicegraph"
+	"github.com/sightline/sightline/internal/query/trace"
+)
+
+// quantize rounds a trace's times to the microsecond, as SDKs send them,
+// so the stored microseconds give back the same float seconds.
+func quantize(recs []model.SegmentRecord) {
+	q := func(x float64) float64 { return math.Round(x*1e6) / 1e6 }
+	for i := range recs {
+		recs[i].Segment.Walk(func(n *model.Segment) bool {
+			n.StartTime, n.EndTime = q(n.StartTime), q(n.EndTime)
+			return true
+		})
+		raw, err := json.Marshal(recs[i].Segment)
+		if err != nil {
+			panic(err)
+		}
+		recs[i].Raw = raw
+	}
+}
+
+// TestGraphAggregatesMatchBuild checks that the SQL rows, plus the rows of
+// the traces the store leaves to the caller, build the same graph as
+// servicegraph.Build over the assembled traces, for windows that cut
+// through traces.
+func TestGraphAggregatesMatchBuild(t *testing.T) {
+	ctx := context.Background()
+	s := openTestStore(t)
+	r := rand.New(rand.NewPCG(5, 17))
+	base := 1_700_000_000.0
+	var ids []string
+	seq := uint64(0)
+	write := func(recs []model.SegmentRecord) {
+		quantize(recs)
+		for _, part := range [][]model.SegmentRecord{recs[:len(recs)/2], recs[len(recs)/2:]} {
+			if len(part) == 0 {
+				continue
+			}
+			seq++
+			if err := s.Write(ctx, seq, []*model.Batch{{Segments: part}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for i := 0; i < 300; i++ {
+		tid := fmt.Sprintf("1-%08x-%024x", int64(base)+int64(i), i)
+		ids = append(ids, tid)
+		recs := genTraceRecords(r, tid, base+float64(i))
+		if i%3 == 0 { // an account on some documents and calls
+			for _, rec := range recs {
+				rec.Segment.AWS = json.RawMessage(fmt.Sprintf(`{"account_id":"%012d"}`, r.IntN(3)))
+				for _, sub := range rec.Segment.Subsegments {
+					if sub.Namespace == "aws" {
+						sub.AWS = json.RawMessage(`{"account_id":"999999999999","operation":"GetItem"}`)
+					}
+				}
+			}
+		}
+		write(recs)
+	}
+	br := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < 200; i++ {
+		recs := benchTrace(br, i)
+		ids = append(ids, recs[0].Segment.TraceID)
+		write(recs)
+	}
+	all, err := trace.Load(ctx, s, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var traces []*model.Trace
+	for _, id := range ids {
+		if tr := all[id]; tr != nil {
+			traces = append(traces, tr)
+		}
+	}
+	windows := [][2]float64{
+		{base - 10, base + 1000},
+		{base + 50.3, base + 120.7},
+		{base + 298.5, base + 301},
+		{benchStart, benchStart + 3},
+		{benchStart + 1.23, benchStart + 6.5},
+	}
+	for _, w := range windows {
+		from, to := int64(math.Round(w[0]*1e6)), int64(math.Round(w[1]*1e6))
+		t.Run(fmt.Sprintf("%d-%d", from, to), func(t *testing.T) {
+			want := servicegraph.Build(traces, servicegraph.Options{Start: time.UnixMicro(from), End: time.UnixMicro(to)})
+			aggNodes, aggEdges, unagg, err := s.GraphAggregates(ctx, from, to)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rest, err := trace.Load(ctx, s, unagg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var restList []*model.Trace
+			for _, tr := range rest {
+				restList = append(restList, tr)
+			}
+			nodes, edges := servicegraph.Aggregate(restList, servicegraph.Options{Start: time.UnixMicro(from), End: time.UnixMicro(to)})
+			got := servicegraph.BuildFromAggregates(append(aggNodes, nodes...), append(aggEdges, edges...))
+			if len(want.Services) == 0 {
+				t.Fatal("the window holds no segments: the test checks nothing")
+			}
+			if len(aggNodes) == 0 {
+				t.Fatal("no rows from SQL: every trace fell back")
+			}
+			alignResponseTimes(t, &got, &want)
+			if !reflect.DeepEqual(got, want) {
+				g, _ := json.MarshalIndent(got, "", " ")
+				wn, _ := json.MarshalIndent(want, "", " ")
+				t.Errorf("graph from aggregates differs (%d traces left to the caller)\ngot:\n%s\nwant:\n%s", len(unagg), g, wn)
+			}
+		})
+	}
+}
+
+// alignResponseTimes accepts total response times that differ by float
+// summation order (a few microseconds), then makes them equal.
+func alignResponseTimes(t *testing.T, got, want *servicegraph.Graph) {
+	t.Helper()
+	if len(got.Services) != len(want.Services) {
+		return
+	}
+	align := func(what string, g, w *servicegraph.Statistics) {
+		if g == nil || w == nil {
+			return
+		}
+		if math.Abs(g.TotalResponseTime-w.TotalResponseTime) <= 1e-5 {
+			g.TotalResponseTime = w.TotalResponseTime
+		}
+	}
+	for i := range got.Services {
+		gs, ws := &got.Services[i], &want.Services[i]
+		align(gs.Name, gs.SummaryStatistics, ws.SummaryStatistics)
+		for j := range gs.Edges {
+			if j < len(ws.Edges) {
+				align(gs.Name, gs.Edges[j].SummaryStatistics, ws.Edges[j].SummaryStatistics)
+			}
+		}
+	}
+}
