@@ -415,3 +415,7 @@ func dropExpired(ctx context.Context, cs *clickhouse.Store, log *slog.Logger) {
 		}
 	}
 }
+
+// The service graph is built from SQL aggregates where the store offers
+// them; a signature drift would silently fall back to the slow path.
+var _ xrayquery.GraphAggregator = (*duckdb.Store)(nil)
