@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -76,6 +77,9 @@ type Handler struct {
 	appLimit *limiterSet
 	requests *prometheus.CounterVec
 	events   *prometheus.CounterVec
+	// pages caches each app monitor definition's compiled page rules, so
+	// a request never compiles regular expressions.
+	pages sync.Map // page rules text → *pipeline.PageMatcher
 }
 
 // NewHandler builds the PutRumEvents handler.
@@ -320,10 +324,7 @@ func writeOK(w http.ResponseWriter) {
 // filter drops what the app monitor does not collect: disabled
 // telemetries, custom events when not enabled, excluded pages.
 func (h *Handler) filter(mon *model.AppMonitor, scheme string, events []model.RumEvent, segs []model.SegmentRecord) ([]model.RumEvent, []model.SegmentRecord) {
-	pages, err := pipeline.NewPageMatcher(mon.AppMonitorConfiguration.IncludedPages, mon.AppMonitorConfiguration.ExcludedPages)
-	if err != nil {
-		pages = nil // validated at create time; a bad stored list must not drop data
-	}
+	pages := h.pageMatcher(mon)
 	xray := mon.AppMonitorConfiguration.EnableXRay == nil || *mon.AppMonitorConfiguration.EnableXRay
 	kept := events[:0]
 	keptSegs := map[string]bool{}
@@ -368,6 +369,25 @@ func (h *Handler) filter(mon *model.AppMonitor, scheme string, events []model.Ru
 		}
 	}
 	return kept, outSegs
+}
+
+func (h *Handler) pageMatcher(mon *model.AppMonitor) *pipeline.PageMatcher {
+	c := mon.AppMonitorConfiguration
+	if len(c.IncludedPages) == 0 && len(c.ExcludedPages) == 0 {
+		return nil
+	}
+	// Keyed by the rules themselves, so an edited definition never meets
+	// a stale matcher.
+	key := strings.Join(c.IncludedPages, "\x00") + "\x01" + strings.Join(c.ExcludedPages, "\x00")
+	if m, ok := h.pages.Load(key); ok {
+		return m.(*pipeline.PageMatcher)
+	}
+	m, err := pipeline.NewPageMatcher(c.IncludedPages, c.ExcludedPages)
+	if err != nil {
+		m = nil // validated at create time; a bad stored list must not drop data
+	}
+	h.pages.Store(key, m)
+	return m
 }
 
 func telemetryOf(t string) string {

@@ -407,3 +407,20 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestEditedPageRulesApply: compiled page rules are cached, and an edited
+// app monitor's new rules apply at once.
+func TestEditedPageRulesApply(t *testing.T) {
+	sink := &fakeSink{}
+	mon := &model.AppMonitor{ID: fixtureMonitorID, Name: "shop", Domain: "127.0.0.1"}
+	h := NewHandler(fakeMonitors{fixtureMonitorID: mon}, sink, Options{RatePerIP: 1e6, BurstPerIP: 1e6, RatePerApp: 1e6, BurstPerApp: 1e6})
+	hdr := map[string]string{"Content-Type": "application/json", "Origin": "https://127.0.0.1"}
+	ev := `{"id":"e1","timestamp":1795559747,"type":"com.amazon.rum.page_view_event","metadata":"{\"pageId\":\"/admin/x\"}","details":"{\"pageId\":\"/admin/x\"}"}`
+	mon.AppMonitorConfiguration.ExcludedPages = []string{"https://127.0.0.1/admin"}
+	send(h, "POST", "/appmonitors/"+fixtureMonitorID, hdr, validBody("p1", ev))
+	mon.AppMonitorConfiguration.ExcludedPages = []string{"https://127.0.0.1/private"}
+	send(h, "POST", "/appmonitors/"+fixtureMonitorID, hdr, validBody("p2", ev))
+	if n := len(sink.events()); n != 1 {
+		t.Fatalf("%d events kept, want 1 (dropped under the first rules, kept under the edited ones)", n)
+	}
+}
