@@ -102,10 +102,9 @@ type CentralizedSampler struct {
 	cfg      CentralizedConfig
 	clientID string
 
-	mu          sync.RWMutex
-	rules       []*rule // ordered: priority, then name, Default last
-	rulesAt     time.Time
-	lastModSeen float64
+	mu      sync.RWMutex
+	rules   []*rule // ordered: priority, then name, Default last
+	rulesAt time.Time
 }
 
 // rulesTTL: rules not refreshed for this long are not trusted any more (as the Go SDK).

@@ -203,7 +203,6 @@ func TestChromiumShopper(t *testing.T) {
 }
 
 func eventTypes(t *testing.T, httpAddr string) map[string]int {
-	body, _ := json.Marshal(map[string]any{"TimeRange": map[string]any{"After": 0}, "MaxResults": 100})
 	types := map[string]int{}
 	token := ""
 	for page := 0; page < 50; page++ {
@@ -211,7 +210,7 @@ func eventTypes(t *testing.T, httpAddr string) map[string]int {
 		if token != "" {
 			req["NextToken"] = token
 		}
-		body, _ = json.Marshal(req)
+		body, _ := json.Marshal(req)
 		resp, err := http.Post("http://"+httpAddr+"/appmonitor/"+DefaultAppMonitorName+"/data", "application/json", bytes.NewReader(body))
 		if err != nil {
 			t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/sightline/sightline/internal/api/awserr"
@@ -68,7 +69,7 @@ func (a *API) corsCheck(w http.ResponseWriter, r *http.Request) {
 	if req.Save && len(passed) > 0 {
 		list := m.AppMonitorConfiguration.TraceHeaderAllowList
 		for _, o := range passed {
-			if !containsString(list, o) {
+			if !slices.Contains(list, o) {
 				list = append(list, o)
 				saved = append(saved, o)
 			}
@@ -80,13 +81,4 @@ func (a *API) corsCheck(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	awserr.JSON(w, map[string]any{"Origin": req.Origin, "Results": results, "Saved": saved})
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

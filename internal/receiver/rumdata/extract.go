@@ -183,19 +183,6 @@ func ParseSegmentMinimal(raw []byte) (*model.Segment, error) {
 	return &s, nil
 }
 
-func str(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case nil:
-		return ""
-	case json.Number:
-		return x.String()
-	default:
-		return fmt.Sprint(x)
-	}
-}
-
 // NormalizeTraceID returns the X-Ray form 1-<8 hex>-<24 hex> of a W3C
 // 32-hex trace id; other input is returned unchanged.
 func NormalizeTraceID(id string) string {

@@ -3,7 +3,6 @@ package rumdata
 import (
 	"compress/gzip"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +19,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/sightline/sightline/internal/api/awserr"
 	"github.com/sightline/sightline/internal/model"
 	"github.com/sightline/sightline/internal/pipeline"
 )
@@ -149,15 +150,7 @@ func (h *Handler) fail(w http.ResponseWriter, outcome string, e apiError) {
 	if e.status == http.StatusTooManyRequests || e.status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", strconv.Itoa(int((h.opts.RetryAfter+time.Second-1)/time.Second)))
 	}
-	WriteError(w, e.status, e.code, e.msg)
-}
-
-// WriteError writes an AWS-shaped JSON error.
-func WriteError(w http.ResponseWriter, status int, code, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Amzn-ErrorType", code)
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]string{"__type": code, "message": msg})
+	awserr.Write(w, e.status, e.code, e.msg)
 }
 
 // parsePath finds the app monitor id in .../appmonitors/{id}[/][config].
@@ -231,7 +224,7 @@ func (h *Handler) preflight(w http.ResponseWriter, r *http.Request) {
 	for _, line := range req {
 		for _, name := range strings.Split(line, ",") {
 			name = strings.ToLower(strings.TrimSpace(name))
-			if name != "" && validToken(name) && !contains(allowed, name) {
+			if name != "" && validToken(name) && !slices.Contains(allowed, name) {
 				allowed = append(allowed, name)
 			}
 		}
@@ -504,13 +497,4 @@ func validToken(s string) bool {
 		}
 	}
 	return len(s) <= 100
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

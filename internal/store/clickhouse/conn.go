@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -270,33 +269,13 @@ func scanWith[T any](s *scanner, f func(json.RawMessage) (T, error)) T {
 	return v
 }
 
-func (s *scanner) str() string          { return scanWith(s, str) }
-func (s *scanner) i64() int64           { return scanWith(s, i64) }
-func (s *scanner) u64() uint64          { return scanWith(s, u64) }
-func (s *scanner) f64() float64         { return scanWith(s, f64) }
-func (s *scanner) nf64() *float64       { return scanWith(s, nf64) }
-func (s *scanner) strs() []string       { return scanWith(s, strList) }
-func (s *scanner) bool() bool           { return s.u64() != 0 }
-func (s *scanner) f64s() []float64      { return scanWith(s, f64List) }
-func (s *scanner) raw() json.RawMessage { return s.next() }
-
-func f64List(v json.RawMessage) ([]float64, error) {
-	var raw []json.RawMessage
-	if err := json.Unmarshal(v, &raw); err != nil {
-		return nil, fmt.Errorf("decode float array %s: %w", clip(v), err)
-	}
-	out := make([]float64, len(raw))
-	for i, x := range raw {
-		f, err := f64(x)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = f
-	}
-	return out, nil
-}
-
-var errNoRows = errors.New("no rows")
+func (s *scanner) str() string    { return scanWith(s, str) }
+func (s *scanner) i64() int64     { return scanWith(s, i64) }
+func (s *scanner) u64() uint64    { return scanWith(s, u64) }
+func (s *scanner) f64() float64   { return scanWith(s, f64) }
+func (s *scanner) nf64() *float64 { return scanWith(s, nf64) }
+func (s *scanner) strs() []string { return scanWith(s, strList) }
+func (s *scanner) bool() bool     { return s.u64() != 0 }
 
 func defaultHTTPClient() *http.Client {
 	return &http.Client{Transport: &http.Transport{

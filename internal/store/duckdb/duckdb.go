@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -355,7 +356,7 @@ func (s *Store) RumEvents(ctx context.Context, q store.RumEventQuery) ([]model.R
 		where = append(where, col+" IN ("+strings.Join(ph, ",")+")")
 	}
 	for name := range q.Filters {
-		if !contains(store.FilterColumns, name) {
+		if !slices.Contains(store.FilterColumns, name) {
 			return nil, fmt.Errorf("unknown filter %q", name)
 		}
 	}
@@ -425,15 +426,6 @@ func (s *Store) RecentBatchIDs(ctx context.Context, sinceMicros int64) ([]string
 		out = append(out, k)
 	}
 	return out, rows.Err()
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func nowMicros() int64 { return time.Now().UnixMicro() }

@@ -102,8 +102,6 @@ const (
 // nodeFrags is a row condition for documents and one for calls.
 type nodeFrags [2]frag
 
-func (n nodeFrags) exact() bool { return n[docs].exact && n[calls].exact }
-
 func both(f frag) nodeFrags { return nodeFrags{f, f} }
 
 // compiled is what compileFilter returns.

@@ -432,12 +432,3 @@ func inline(query string, args []any) (string, error) {
 	}
 	return b.String(), nil
 }
-
-func placeholders[T any](vals []T) (string, []any) {
-	ph := make([]string, len(vals))
-	args := make([]any, len(vals))
-	for i, v := range vals {
-		ph[i], args[i] = "?", v
-	}
-	return strings.Join(ph, ","), args
-}
