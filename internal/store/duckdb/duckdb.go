@@ -21,6 +21,7 @@ import (
 
 	"github.com/sightline/sightline/internal/model"
 	"github.com/sightline/sightline/internal/store"
+	"github.com/sightline/sightline/internal/store/docstore"
 )
 
 // Options tunes the engine; the defaults are the measured good values.
@@ -39,6 +40,8 @@ type Store struct {
 	log *slog.Logger
 	// writeConn is the one connection the spool writer appends through.
 	writeConn *sql.Conn
+	// docs holds the raw X-Ray documents, beside the database file.
+	docs *docstore.Store
 }
 
 var _ store.Store = (*Store)(nil)
@@ -82,13 +85,21 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	}
 	db := sql.OpenDB(connector)
 	s := &Store{db: db, log: opts.Logger}
-	if err := s.migrate(ctx); err != nil {
+	docsPath := ""
+	if path != "" {
+		docsPath = path + ".docs"
+	}
+	if s.docs, err = docstore.Open(docsPath); err != nil {
 		_ = db.Close()
+		return nil, err
+	}
+	if err := s.migrate(ctx); err != nil {
+		_ = s.Close()
 		return nil, err
 	}
 	s.writeConn, err = db.Conn(ctx)
 	if err != nil {
-		_ = db.Close()
+		_ = s.Close()
 		return nil, fmt.Errorf("open writer connection: %w", err)
 	}
 	return s, nil
@@ -118,7 +129,14 @@ func (s *Store) migrate(ctx context.Context) error {
 			s.log.WarnContext(ctx, "removed rows of an interrupted write; the spool replays them", "table", table, "rows", n)
 		}
 	}
-	return nil
+	n, err := s.docs.Discard(ctx, seq)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		s.log.WarnContext(ctx, "removed documents of an interrupted write; the spool replays them", "traces", n)
+	}
+	return s.migrateRawDocuments(ctx)
 }
 
 func firstLine(s string) string {
@@ -138,6 +156,9 @@ func (s *Store) Close() error {
 		errs = append(errs, s.writeConn.Close())
 	}
 	errs = append(errs, s.db.Close())
+	if s.docs != nil {
+		errs = append(errs, s.docs.Close())
+	}
 	return errors.Join(errs...)
 }
 
@@ -153,6 +174,15 @@ func (s *Store) AppliedSeq(ctx context.Context) (uint64, error) {
 // Write appends every row of the batches and records lastSeq in the same
 // transaction.
 func (s *Store) Write(ctx context.Context, lastSeq uint64, batches []*model.Batch) error {
+	// Documents first: if DuckDB then fails to commit, the next Open
+	// discards them (docstore.Discard) or the replay rewrites them.
+	var segs []model.SegmentRecord
+	for _, b := range batches {
+		segs = append(segs, b.Segments...)
+	}
+	if err := s.docs.Put(ctx, lastSeq, segs); err != nil {
+		return err
+	}
 	conn := s.writeConn
 	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 		return fmt.Errorf("begin write: %w", err)
@@ -327,7 +357,7 @@ func segmentRow(r *model.SegmentRecord, seq uint64) ([]driver.Value, error) {
 		method, url, status, ip, ua,
 		nullStr(s.User), s.Error, s.Fault, s.Throttle, ann,
 		isRoot, nullStr(r.AppMonitorID), nullStr(r.SessionID), nullStr(r.PageID),
-		string(r.Raw), r.ReceivedAtMicros, seq,
+		nil, r.ReceivedAtMicros, seq, // raw: in the document file
 		sub.throttle, sub.inProgress, nullStr(accountOf(s)),
 	}, nil
 }
