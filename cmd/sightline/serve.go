@@ -255,6 +255,9 @@ func runRole(ctx context.Context, r role, cfg config.Config, log *slog.Logger) e
 	if cs, ok := st.(*clickhouse.Store); ok && cfg.RetentionDays > 0 && r.ingest {
 		g.Go(func() error { dropExpired(gctx, cs, log); return nil })
 	}
+	if ds, ok := st.(*duckdb.Store); ok && cfg.GraphRollupInterval > 0 {
+		g.Go(func() error { rollUpGraph(gctx, ds, cfg.GraphRollupInterval, log); return nil })
+	}
 
 	writerCtx, stopWriter := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWriter()
@@ -407,6 +410,34 @@ func dropExpired(ctx context.Context, cs *clickhouse.Store, log *slog.Logger) {
 			log.Warn("retention", "err", err)
 		} else if n > 0 {
 			log.Info("retention dropped partitions", "partitions", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// graphSettle is how long after a minute ends before it is rolled up:
+// most of its segments have arrived by then. Later ones make it stale
+// (computed live) until the next refresh recomputes it.
+const graphSettle = 10 * time.Second
+
+// rollUpGraph keeps the DuckDB store's per-minute service graph rollups
+// current until ctx ends.
+func rollUpGraph(ctx context.Context, ds *duckdb.Store, every time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		start := time.Now()
+		if n, err := ds.RefreshGraphRollups(ctx, start.Add(-graphSettle).UnixMicro()); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			log.Warn("service graph rollup", "err", err)
+		} else if n > 0 {
+			log.Debug("service graph rolled up", "minutes", n, "took", time.Since(start))
 		}
 		select {
 		case <-ctx.Done():

@@ -67,6 +67,9 @@ type Config struct {
 	DuckDBMemoryLimit         string
 	DuckDBCheckpointThreshold string
 	DuckDBThreads             int
+	// GraphRollupInterval is how often the DuckDB store rolls the service
+	// graph up per minute; 0 computes every graph from the segments.
+	GraphRollupInterval time.Duration
 
 	ShutdownTimeout time.Duration
 }
@@ -103,6 +106,7 @@ func Default() Config {
 		DuckDBMemoryLimit:         "1GB",
 		DuckDBCheckpointThreshold: "256MB",
 		DuckDBThreads:             2,
+		GraphRollupInterval:       15 * time.Second,
 		ShutdownTimeout:           30 * time.Second,
 	}
 }
@@ -146,6 +150,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.DuckDBMemoryLimit, "duckdb-memory-limit", c.DuckDBMemoryLimit, "DuckDB memory_limit")
 	fs.StringVar(&c.DuckDBCheckpointThreshold, "duckdb-checkpoint-threshold", c.DuckDBCheckpointThreshold, "DuckDB checkpoint_threshold")
 	fs.IntVar(&c.DuckDBThreads, "duckdb-threads", c.DuckDBThreads, "DuckDB worker threads")
+	fs.DurationVar(&c.GraphRollupInterval, "graph-rollup-interval", c.GraphRollupInterval, "how often the DuckDB store rolls the service graph up per minute; 0 computes every graph from the segments")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "longest a graceful shutdown waits for draining")
 }
 

@@ -3,13 +3,18 @@ package duckdb
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/sightline/sightline/internal/query/servicegraph"
 )
 
-// GraphAggregates computes the service graph's rows in SQL over segments
-// and segment_calls (query/servicegraph documents the semantics).
+// liveGraphAggregates computes the service graph's rows in SQL over
+// segments and segment_calls (query/servicegraph documents the
+// semantics); GraphAggregates reads most of them from the per-minute
+// rollups instead.
 //
 // A trace is reduced in SQL when it is regular: no independent subsegment
 // documents, no id repeated among its documents and calls, and every
@@ -24,7 +29,7 @@ import (
 //
 // Rows come out per histogram bucket: one per (node, milliseconds) and
 // (edge, milliseconds), which BuildFromAggregates merges.
-func (s *Store) GraphAggregates(ctx context.Context, fromMicros, toMicros int64) (nodes []servicegraph.NodeAgg, edges []servicegraph.EdgeAgg, unaggregated []string, err error) {
+func (s *Store) liveGraphAggregates(ctx context.Context, fromMicros, toMicros int64) (nodes []servicegraph.NodeAgg, edges []servicegraph.EdgeAgg, unaggregated []string, err error) {
 	out, err := s.graphAggregates(ctx, fromMicros, toMicros)
 	return out.nodes, out.edges, out.unaggregated, err
 }
@@ -36,56 +41,143 @@ type graphRows struct {
 }
 
 func (s *Store) graphAggregates(ctx context.Context, fromMicros, toMicros int64) (graphRows, error) {
-	var out graphRows
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return out, fmt.Errorf("begin graph aggregates: %w", err)
+		return graphRows{}, fmt.Errorf("begin graph aggregates: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
+	legacy, err := legacySeq(ctx, tx)
+	if err != nil {
+		return graphRows{}, err
+	}
+	return liveGraph(ctx, tx, [][2]int64{{fromMicros, toMicros}}, legacy)
+}
+
+func legacySeq(ctx context.Context, tx *sql.Tx) (uint64, error) {
 	var legacy uint64
 	if err := tx.QueryRowContext(ctx, "SELECT from_seq FROM xray_index_meta WHERE id = 1").Scan(&legacy); err != nil {
-		return out, fmt.Errorf("read index meta: %w", err)
+		return 0, fmt.Errorf("read index meta: %w", err)
 	}
-	ctes := fmt.Sprintf(graphCTEs, fromMicros, toMicros, legacy)
-	if _, err := tx.ExecContext(ctx, "CREATE TEMP TABLE graph_rows AS WITH "+ctes+" SELECT * FROM counted"); err != nil {
-		return out, fmt.Errorf("graph rows: %w", err)
+	return legacy, nil
+}
+
+// buildGraphRows fills the temporary table graph_rows (see graphCTEs) for
+// segments that ended in the spans ([from, to) pairs of microseconds), one
+// query per span: an OR of ranges would keep DuckDB from pruning the scans
+// by zone map. The table lives on the transaction's connection until
+// dropped; a rollback drops it too.
+func buildGraphRows(ctx context.Context, tx *sql.Tx, spans [][2]int64, legacy uint64) error {
+	for i, sp := range spans {
+		one := [][2]int64{sp}
+		lo, hi, err := seqBounds(ctx, tx, one, legacy)
+		if err != nil {
+			return err
+		}
+		ctes := fmt.Sprintf(graphCTEs, inSpans("end_us", one), inSpans("d.end_us", one), legacy, lo, hi, inSpans("c.end_us", one))
+		stmt := "CREATE OR REPLACE TEMP TABLE graph_rows AS WITH " + ctes + " SELECT * FROM counted"
+		if i > 0 {
+			stmt = "INSERT INTO graph_rows BY NAME WITH " + ctes + " SELECT * FROM counted"
+		}
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("graph rows: %w", err)
+		}
 	}
-	// The temporary table lives in this transaction: the rollback drops it.
-	if out.nodes, err = graphNodes(ctx, tx); err != nil {
-		return out, err
+	return nil
+}
+
+// inSpans is a SQL condition: column in one of the [from, to) spans.
+func inSpans(column string, spans [][2]int64) string {
+	if len(spans) == 0 {
+		return "FALSE"
 	}
-	if out.edges, err = graphEdges(ctx, tx); err != nil {
-		return out, err
+	parts := make([]string, len(spans))
+	for i, sp := range spans {
+		parts[i] = fmt.Sprintf("(%[1]s >= %[2]d AND %[1]s < %[3]d)", column, sp[0], sp[1])
 	}
-	rows, err := tx.QueryContext(ctx, "SELECT DISTINCT trace_id FROM graph_rows WHERE irregular")
+	return "(" + strings.Join(parts, " OR ") + ")"
+}
+
+// seqBounds returns the smallest and largest spool sequence of the Writes
+// that stored traces with a segment or call ending in the spans, from
+// trace_index. Inlined into the scans of segments and segment_calls, they
+// let the zone maps skip the row groups of every other Write: a minute's
+// graph then reads a minute's rows, not the whole table. Rows from before
+// trace_index (legacy) are not listed there, so then the range starts at 0.
+func seqBounds(ctx context.Context, tx *sql.Tx, spans [][2]int64, legacy uint64) (lo, hi uint64, err error) {
+	var minSeq, maxSeq sql.NullInt64
+	err = tx.QueryRowContext(ctx, fmt.Sprintf(`SELECT min(spool_seq)::BIGINT, max(spool_seq)::BIGINT FROM trace_index WHERE trace_id IN (
+		SELECT trace_id FROM segments WHERE %[1]s
+		UNION SELECT trace_id FROM segment_calls WHERE %[1]s)`, inSpans("end_us", spans))).Scan(&minSeq, &maxSeq)
 	if err != nil {
-		return out, fmt.Errorf("irregular graph traces: %w", err)
+		return 0, 0, fmt.Errorf("graph sequence bounds: %w", err)
+	}
+	lo, hi = uint64(minSeq.Int64), uint64(maxSeq.Int64)
+	if !minSeq.Valid {
+		lo, hi = 1, 0 // nothing ended in the range
+	}
+	if legacy > 0 {
+		lo = 0
+		hi = max(hi, legacy)
+	}
+	return lo, hi, nil
+}
+
+// liveGraph computes the graph rows of the spans from the segments.
+func liveGraph(ctx context.Context, tx *sql.Tx, spans [][2]int64, legacy uint64) (graphRows, error) {
+	if err := buildGraphRows(ctx, tx, spans, legacy); err != nil {
+		return graphRows{}, err
+	}
+	return aggregateGraphRows(ctx, tx, "graph_rows")
+}
+
+// aggregateGraphRows reduces rows shaped like graph_rows, from the table
+// or subquery src, to node and edge rows and lists the irregular traces.
+func aggregateGraphRows(ctx context.Context, tx *sql.Tx, src string) (graphRows, error) {
+	var out graphRows
+	var err error
+	if out.nodes, err = graphNodes(ctx, tx, src); err != nil {
+		return out, err
+	}
+	if out.edges, err = graphEdges(ctx, tx, src); err != nil {
+		return out, err
+	}
+	out.unaggregated, err = irregularTraces(ctx, tx, "SELECT DISTINCT trace_id FROM "+src+" WHERE irregular")
+	return out, err
+}
+
+func irregularTraces(ctx context.Context, tx *sql.Tx, query string) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("irregular graph traces: %w", err)
 	}
 	defer rows.Close()
+	var out []string
 	for rows.Next() {
 		var id string
 		if err := rows.Scan(&id); err != nil {
-			return out, fmt.Errorf("scan trace id: %w", err)
+			return nil, fmt.Errorf("scan trace id: %w", err)
 		}
-		out.unaggregated = append(out.unaggregated, id)
+		out = append(out, id)
 	}
 	return out, rows.Err()
 }
 
 // graphCTEs builds "counted": one row per counted segment of a regular
 // trace (with its caller), plus one row flagged irregular per other trace.
-// Arguments: from, to (µs), legacy sequence.
+// Arguments: the time spans on end_us and d.end_us (inSpans), the legacy
+// sequence, the range of spool sequences that stored the traces
+// (seqBounds), and the spans on c.end_us.
 var graphCTEs = `
-w AS (
-	SELECT trace_id FROM segments WHERE end_us >= %[1]d AND end_us < %[2]d
-	UNION SELECT trace_id FROM segment_calls WHERE end_us >= %[1]d AND end_us < %[2]d),
-d AS (SELECT trace_id, id, parent_id, name, coalesce(origin, '') AS origin, doc_type, start_us, end_us, in_progress,
+w AS MATERIALIZED (
+	SELECT trace_id FROM segments WHERE %[1]s
+	UNION SELECT trace_id FROM segment_calls WHERE %[1]s),
+d AS MATERIALIZED (SELECT trace_id, id, parent_id, name, coalesce(origin, '') AS origin, doc_type, start_us, end_us, in_progress,
 		error, fault, throttle, http_status, aws_account_id, spool_seq
-	FROM segments WHERE trace_id IN (SELECT trace_id FROM w)),
-c AS (SELECT trace_id, doc_id, sub_id, name, type, start_us, end_us, in_progress, error, fault, throttle, http_status, aws_account_id
-	FROM segment_calls WHERE trace_id IN (SELECT trace_id FROM w)),
-ent AS (SELECT trace_id, id AS eid, id AS owner FROM d UNION ALL SELECT trace_id, sub_id, doc_id FROM c),
-irr AS (
+	FROM segments WHERE spool_seq BETWEEN %[4]d AND %[5]d AND trace_id IN (SELECT trace_id FROM w)),
+c AS MATERIALIZED (SELECT trace_id, doc_id, sub_id, name, type, start_us, end_us, in_progress, error, fault, throttle, http_status, aws_account_id
+	FROM segment_calls WHERE spool_seq BETWEEN %[4]d AND %[5]d AND trace_id IN (SELECT trace_id FROM w)),
+ent AS MATERIALIZED (SELECT trace_id, id AS eid, id AS owner FROM d UNION ALL SELECT trace_id, sub_id, doc_id FROM c),
+irr AS MATERIALIZED (
 	SELECT trace_id FROM d WHERE doc_type = 'subsegment' OR spool_seq <= %[3]d
 	UNION SELECT trace_id FROM ent GROUP BY trace_id, eid HAVING count(*) > 1
 	UNION SELECT d.trace_id FROM d ANTI JOIN ent ON ent.trace_id = d.trace_id AND ent.eid = d.parent_id WHERE d.parent_id IS NOT NULL),
@@ -107,7 +199,7 @@ docs AS (
 	LEFT JOIN ent e ON e.trace_id = d.trace_id AND e.eid = d.parent_id
 	LEFT JOIN d o ON o.trace_id = e.trace_id AND o.id = e.owner
 	LEFT JOIN c v ON v.trace_id = e.trace_id AND v.sub_id = e.eid
-	WHERE NOT d.in_progress AND d.end_us > 0 AND d.end_us >= %[1]d AND d.end_us < %[2]d
+	WHERE NOT d.in_progress AND d.end_us > 0 AND %[2]s
 		AND d.trace_id NOT IN (SELECT trace_id FROM irr))),
 inferred AS (
 	SELECT c.trace_id, c.name, c.type, c.start_us, c.end_us, ` + healthSQL("c") + ` AS health, c.aws_account_id AS account, true AS inferred,
@@ -115,7 +207,7 @@ inferred AS (
 		c.start_us AS via_start, c.end_us AS via_end, c.in_progress AS via_in_progress, ` + healthSQL("c") + ` AS via_health
 	FROM c ANTI JOIN answered a ON a.trace_id = c.trace_id AND a.parent_id = c.sub_id
 	JOIN d o ON o.trace_id = c.trace_id AND o.id = c.doc_id
-	WHERE NOT c.in_progress AND c.end_us > 0 AND c.end_us >= %[1]d AND c.end_us < %[2]d
+	WHERE NOT c.in_progress AND c.end_us > 0 AND %[6]s
 		AND c.trace_id NOT IN (SELECT trace_id FROM irr)),
 counted AS (
 	SELECT *, false AS irregular FROM (SELECT * FROM docs UNION ALL SELECT * FROM inferred)
@@ -140,62 +232,123 @@ func bucketSQL(secs string) string {
 	return fmt.Sprintf("CASE WHEN %[1]s > 0 THEN CAST(round(%[1]s * 1000) AS BIGINT) ELSE 0 END", secs)
 }
 
-const countsSQL = `count(*) FILTER (WHERE h = 0), count(*) FILTER (WHERE h = 1), count(*) FILTER (WHERE h = 2), count(*) FILTER (WHERE h = 3), sum(secs)`
 
-func graphNodes(ctx context.Context, tx *sql.Tx) ([]servicegraph.NodeAgg, error) {
+// minuteSQL is the start of the minute holding a microsecond time.
+func minuteSQL(us string) string { return fmt.Sprintf("(%s // 60000000) * 60000000", us) }
+
+// The node and edge queries aggregate per histogram bucket (milliseconds),
+// then per node or edge, with the buckets as "ms:count,..." text: a dozen
+// rows cross into Go instead of thousands.
+const (
+	bucketCountsSQL = `count(*) FILTER (WHERE h = 0) AS c0, count(*) FILTER (WHERE h = 1) AS c1,
+		count(*) FILTER (WHERE h = 2) AS c2, count(*) FILTER (WHERE h = 3) AS c3, sum(secs) AS rt, ms, count(*) AS n`
+	mergedCountsSQL = `sum(c0)::BIGINT, sum(c1)::BIGINT, sum(c2)::BIGINT, sum(c3)::BIGINT, sum(rt), string_agg(ms || ':' || n, ',')`
+)
+
+// nodeRowsSQL aggregates rows shaped like graph_rows, from the table or
+// subquery src, into node rows (the columns scanNodes reads).
+func nodeRowsSQL(src string) string {
 	secs := secondsSQL("start_us", "end_us")
-	rows, err := tx.QueryContext(ctx, `SELECT name, type, min(account), bool_or(caller_name IS NULL), bool_and(inferred),
-			min(start_us) / 1e6, max(end_us) / 1e6, `+countsSQL+`, ms, count(*)
-		FROM (SELECT *, health AS h, `+secs+` AS secs, `+bucketSQL(secs)+` AS ms FROM graph_rows WHERE NOT irregular)
-		GROUP BY name, type, ms`)
-	if err != nil {
-		return nil, fmt.Errorf("graph nodes: %w", err)
-	}
-	defer rows.Close()
-	var out []servicegraph.NodeAgg
-	for rows.Next() {
-		var n servicegraph.NodeAgg
-		var acct sql.NullString
-		var b servicegraph.Bucket
-		if err := rows.Scan(&n.Name, &n.Type, &acct, &n.Root, &n.Inferred, &n.StartTime, &n.EndTime,
-			&n.Counts.Ok, &n.Counts.Error, &n.Counts.Throttle, &n.Counts.Fault, &n.Counts.TotalResponseTime, &b.Millis, &b.Count); err != nil {
-			return nil, fmt.Errorf("scan graph node: %w", err)
-		}
-		n.AccountID = acct.String
-		n.Histogram = []servicegraph.Bucket{b}
-		out = append(out, n)
-	}
-	return out, rows.Err()
+	return `SELECT name, type, min(a), bool_or(r), bool_and(i), min(s), max(e), ` + mergedCountsSQL + `
+		FROM (SELECT name, type, min(account) AS a, bool_or(caller_name IS NULL) AS r, bool_and(inferred) AS i,
+			min(start_us) / 1e6 AS s, max(end_us) / 1e6 AS e, ` + bucketCountsSQL + `
+			FROM (SELECT *, health AS h, ` + secs + ` AS secs, ` + bucketSQL(secs) + ` AS ms FROM `+src+` WHERE NOT irregular)
+			GROUP BY name, type, ms)
+		GROUP BY name, type`
 }
 
-func graphEdges(ctx context.Context, tx *sql.Tx) ([]servicegraph.EdgeAgg, error) {
+// edgeRowsSQL aggregates rows shaped like graph_rows, from the table or
+// subquery src, into edge rows (the columns scanEdges reads).
+func edgeRowsSQL(src string) string {
 	// A caller still in progress: the callee's own times.
 	viaDone := "(NOT coalesce(via_in_progress, true) AND via_end > 0)"
 	es := "CASE WHEN " + viaDone + " THEN via_start ELSE start_us END"
 	ee := "CASE WHEN " + viaDone + " THEN via_end ELSE end_us END"
 	secs := secondsSQL("es", "ee")
-	rows, err := tx.QueryContext(ctx, `SELECT cn, ct, name, type, min(es) / 1e6, max(ee) / 1e6, `+countsSQL+`, ms, count(*)
-		FROM (SELECT *, `+secs+` AS secs, `+bucketSQL(secs)+` AS ms FROM (
-			SELECT name, type,
-				coalesce(caller_name, name) AS cn, coalesce(caller_type, '`+servicegraph.ClientType+`') AS ct,
-				CASE WHEN caller_name IS NULL THEN start_us ELSE `+es+` END AS es,
-				CASE WHEN caller_name IS NULL THEN end_us ELSE `+ee+` END AS ee,
-				CASE WHEN caller_name IS NULL THEN health ELSE via_health END AS h
-			FROM graph_rows WHERE NOT irregular AND NOT (caller_name IS NULL AND rum)))
-		GROUP BY cn, ct, name, type, ms`)
+	return `SELECT cn, ct, name, type, min(s), max(e), ` + mergedCountsSQL + `
+		FROM (SELECT cn, ct, name, type, min(es) / 1e6 AS s, max(ee) / 1e6 AS e, ` + bucketCountsSQL + `
+			FROM (SELECT *, ` + secs + ` AS secs, ` + bucketSQL(secs) + ` AS ms FROM (
+				SELECT name, type,
+					coalesce(caller_name, name) AS cn, coalesce(caller_type, '` + servicegraph.ClientType + `') AS ct,
+					CASE WHEN caller_name IS NULL THEN start_us ELSE ` + es + ` END AS es,
+					CASE WHEN caller_name IS NULL THEN end_us ELSE ` + ee + ` END AS ee,
+					CASE WHEN caller_name IS NULL THEN health ELSE via_health END AS h
+				FROM `+src+` WHERE NOT irregular AND NOT (caller_name IS NULL AND rum)))
+			GROUP BY cn, ct, name, type, ms)
+		GROUP BY cn, ct, name, type`
+}
+
+// parseHistogram reads the "ms:count,..." text of the row queries.
+func parseHistogram(s string) ([]servicegraph.Bucket, error) {
+	var out []servicegraph.Bucket
+	for _, part := range strings.Split(s, ",") {
+		ms, n, ok := strings.Cut(part, ":")
+		if !ok {
+			return nil, fmt.Errorf("histogram bucket %q", part)
+		}
+		var b servicegraph.Bucket
+		var err1, err2 error
+		b.Millis, err1 = strconv.ParseInt(ms, 10, 64)
+		b.Count, err2 = strconv.ParseInt(n, 10, 64)
+		if err := errors.Join(err1, err2); err != nil {
+			return nil, fmt.Errorf("histogram bucket %q: %w", part, err)
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+func graphNodes(ctx context.Context, tx *sql.Tx, src string) ([]servicegraph.NodeAgg, error) {
+	rows, err := tx.QueryContext(ctx, nodeRowsSQL(src))
+	if err != nil {
+		return nil, fmt.Errorf("graph nodes: %w", err)
+	}
+	return scanNodes(rows)
+}
+
+func scanNodes(rows *sql.Rows) ([]servicegraph.NodeAgg, error) {
+	defer rows.Close()
+	var out []servicegraph.NodeAgg
+	for rows.Next() {
+		var n servicegraph.NodeAgg
+		var acct sql.NullString
+		var hist string
+		if err := rows.Scan(&n.Name, &n.Type, &acct, &n.Root, &n.Inferred, &n.StartTime, &n.EndTime,
+			&n.Counts.Ok, &n.Counts.Error, &n.Counts.Throttle, &n.Counts.Fault, &n.Counts.TotalResponseTime, &hist); err != nil {
+			return nil, fmt.Errorf("scan graph node: %w", err)
+		}
+		n.AccountID = acct.String
+		var err error
+		if n.Histogram, err = parseHistogram(hist); err != nil {
+			return nil, fmt.Errorf("graph node %s: %w", n.Name, err)
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}
+
+func graphEdges(ctx context.Context, tx *sql.Tx, src string) ([]servicegraph.EdgeAgg, error) {
+	rows, err := tx.QueryContext(ctx, edgeRowsSQL(src))
 	if err != nil {
 		return nil, fmt.Errorf("graph edges: %w", err)
 	}
+	return scanEdges(rows)
+}
+
+func scanEdges(rows *sql.Rows) ([]servicegraph.EdgeAgg, error) {
 	defer rows.Close()
 	var out []servicegraph.EdgeAgg
 	for rows.Next() {
 		var e servicegraph.EdgeAgg
-		var b servicegraph.Bucket
+		var hist string
 		if err := rows.Scan(&e.CallerName, &e.CallerType, &e.CalleeName, &e.CalleeType, &e.StartTime, &e.EndTime,
-			&e.Counts.Ok, &e.Counts.Error, &e.Counts.Throttle, &e.Counts.Fault, &e.Counts.TotalResponseTime, &b.Millis, &b.Count); err != nil {
+			&e.Counts.Ok, &e.Counts.Error, &e.Counts.Throttle, &e.Counts.Fault, &e.Counts.TotalResponseTime, &hist); err != nil {
 			return nil, fmt.Errorf("scan graph edge: %w", err)
 		}
-		e.Histogram = []servicegraph.Bucket{b}
+		var err error
+		if e.Histogram, err = parseHistogram(hist); err != nil {
+			return nil, fmt.Errorf("graph edge %s->%s: %w", e.CallerName, e.CalleeName, err)
+		}
 		out = append(out, e)
 	}
 	return out, rows.Err()

@@ -35,25 +35,38 @@ func quantize(recs []model.SegmentRecord) {
 // TestGraphAggregatesMatchBuild checks that the SQL rows, plus the rows of
 // the traces the store leaves to the caller, build the same graph as
 // servicegraph.Build over the assembled traces, for windows that cut
-// through traces.
+// through traces and minutes: computed live, from the per-minute rollups,
+// after late documents made some rollups stale, and after a refresh.
 func TestGraphAggregatesMatchBuild(t *testing.T) {
 	ctx := context.Background()
 	s := openTestStore(t)
 	r := rand.New(rand.NewPCG(5, 17))
 	base := 1_700_000_000.0
 	var ids []string
+	var held [][]model.SegmentRecord
 	seq := uint64(0)
-	write := func(recs []model.SegmentRecord) {
-		quantize(recs)
-		for _, part := range [][]model.SegmentRecord{recs[:len(recs)/2], recs[len(recs)/2:]} {
-			if len(part) == 0 {
-				continue
-			}
-			seq++
-			if err := s.Write(ctx, seq, []*model.Batch{{Segments: part}}); err != nil {
-				t.Fatal(err)
-			}
+	writeRecs := func(recs []model.SegmentRecord) {
+		seq++
+		if err := s.Write(ctx, seq, []*model.Batch{{Segments: recs}}); err != nil {
+			t.Fatal(err)
 		}
+	}
+	// write stores a trace in two Writes; the second half of every fifth
+	// trace is held back until after the first refresh.
+	write := func(i int, recs []model.SegmentRecord) {
+		quantize(recs)
+		first, second := recs[:len(recs)/2], recs[len(recs)/2:]
+		if len(first) > 0 {
+			writeRecs(first)
+		}
+		if len(second) == 0 {
+			return
+		}
+		if i%5 == 0 {
+			held = append(held, second)
+			return
+		}
+		writeRecs(second)
 	}
 	for i := 0; i < 300; i++ {
 		tid := fmt.Sprintf("1-%08x-%024x", int64(base)+int64(i), i)
@@ -69,63 +82,101 @@ func TestGraphAggregatesMatchBuild(t *testing.T) {
 				}
 			}
 		}
-		write(recs)
+		write(i, recs)
 	}
 	br := rand.New(rand.NewPCG(1, 2))
 	for i := 0; i < 200; i++ {
 		recs := benchTrace(br, i)
 		ids = append(ids, recs[0].Segment.TraceID)
-		write(recs)
-	}
-	all, err := trace.Load(ctx, s, ids)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var traces []*model.Trace
-	for _, id := range ids {
-		if tr := all[id]; tr != nil {
-			traces = append(traces, tr)
-		}
+		write(i, recs)
 	}
 	windows := [][2]float64{
 		{base - 10, base + 1000},
 		{base + 50.3, base + 120.7},
 		{base + 298.5, base + 301},
+		{base + 60, base + 240},
 		{benchStart, benchStart + 3},
 		{benchStart + 1.23, benchStart + 6.5},
 	}
-	for _, w := range windows {
-		from, to := int64(math.Round(w[0]*1e6)), int64(math.Round(w[1]*1e6))
-		t.Run(fmt.Sprintf("%d-%d", from, to), func(t *testing.T) {
-			want := servicegraph.Build(traces, servicegraph.Options{Start: time.UnixMicro(from), End: time.UnixMicro(to)})
-			aggNodes, aggEdges, unagg, err := s.GraphAggregates(ctx, from, to)
-			if err != nil {
-				t.Fatal(err)
+	check := func(t *testing.T) {
+		all, err := trace.Load(ctx, s, ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var traces []*model.Trace
+		for _, id := range ids {
+			if tr := all[id]; tr != nil {
+				traces = append(traces, tr)
 			}
-			rest, err := trace.Load(ctx, s, unagg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var restList []*model.Trace
-			for _, tr := range rest {
-				restList = append(restList, tr)
-			}
-			nodes, edges := servicegraph.Aggregate(restList, servicegraph.Options{Start: time.UnixMicro(from), End: time.UnixMicro(to)})
-			got := servicegraph.BuildFromAggregates(append(aggNodes, nodes...), append(aggEdges, edges...))
-			if len(want.Services) == 0 {
-				t.Fatal("the window holds no segments: the test checks nothing")
-			}
-			if len(aggNodes) == 0 {
-				t.Fatal("no rows from SQL: every trace fell back")
-			}
-			alignResponseTimes(t, &got, &want)
-			if !reflect.DeepEqual(got, want) {
-				g, _ := json.MarshalIndent(got, "", " ")
-				wn, _ := json.MarshalIndent(want, "", " ")
-				t.Errorf("graph from aggregates differs (%d traces left to the caller)\ngot:\n%s\nwant:\n%s", len(unagg), g, wn)
-			}
-		})
+		}
+		for _, w := range windows {
+			from, to := int64(math.Round(w[0]*1e6)), int64(math.Round(w[1]*1e6))
+			t.Run(fmt.Sprintf("%d-%d", from, to), func(t *testing.T) {
+				want := servicegraph.Build(traces, servicegraph.Options{Start: time.UnixMicro(from), End: time.UnixMicro(to)})
+				aggNodes, aggEdges, unagg, err := s.GraphAggregates(ctx, from, to)
+				if err != nil {
+					t.Fatal(err)
+				}
+				rest, err := trace.Load(ctx, s, unagg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var restList []*model.Trace
+				for _, tr := range rest {
+					restList = append(restList, tr)
+				}
+				nodes, edges := servicegraph.Aggregate(restList, servicegraph.Options{Start: time.UnixMicro(from), End: time.UnixMicro(to)})
+				got := servicegraph.BuildFromAggregates(append(aggNodes, nodes...), append(aggEdges, edges...))
+				if len(want.Services) == 0 {
+					t.Fatal("the window holds no segments: the test checks nothing")
+				}
+				if len(aggNodes) == 0 {
+					t.Fatal("no rows from SQL: every trace fell back")
+				}
+				alignResponseTimes(t, &got, &want)
+				if !reflect.DeepEqual(got, want) {
+					g, _ := json.MarshalIndent(got, "", " ")
+					wn, _ := json.MarshalIndent(want, "", " ")
+					t.Errorf("graph from aggregates differs (%d traces left to the caller)\ngot:\n%s\nwant:\n%s", len(unagg), g, wn)
+				}
+			})
+		}
 	}
+	valid := func() int {
+		tx, err := s.db.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback()
+		m, err := validMinutes(ctx, tx, int64(base-60)*1e6, int64(base+1000)*1e6)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(m)
+	}
+	t.Run("live", check)
+	if n, err := s.RefreshGraphRollups(ctx, time.Now().UnixMicro()); err != nil || n == 0 {
+		t.Fatalf("RefreshGraphRollups = %d minutes, %v", n, err)
+	}
+	before := valid()
+	if before < 5 {
+		t.Fatalf("%d valid rolled-up minutes over the first traces", before)
+	}
+	t.Run("rollups", check)
+	for _, recs := range held {
+		writeRecs(recs)
+	}
+	if after := valid(); after >= before {
+		t.Fatalf("late documents left %d of %d rolled-up minutes valid", after, before)
+	}
+	t.Run("stale", check)
+	if n, err := s.RefreshGraphRollups(ctx, time.Now().UnixMicro()); err != nil || n == 0 {
+		t.Fatalf("second RefreshGraphRollups = %d minutes, %v", n, err)
+	}
+	if v := valid(); v != before {
+		t.Fatalf("after the second refresh %d minutes are valid, want %d", v, before)
+	}
+	t.Run("refreshed", check)
 }
 
 // alignResponseTimes accepts total response times that differ by float

@@ -40,6 +40,20 @@ func init() {
 			name VARCHAR PRIMARY KEY, arn VARCHAR NOT NULL, filter_expression VARCHAR NOT NULL,
 			insights_enabled BOOLEAN NOT NULL, notify_enabled BOOLEAN NOT NULL)`)
 	schema = append(schema, xraySchema...)
+	schema = append(schema, graphRollupSchema...)
+}
+
+// graphRollupSchema holds the service graph rolled up per minute (see
+// graphrollup.go).
+var graphRollupSchema = []string{
+	`CREATE TABLE IF NOT EXISTS graph_rollup_meta (id INTEGER PRIMARY KEY, horizon_us BIGINT NOT NULL, checked_seq UBIGINT NOT NULL)`,
+	`CREATE TABLE IF NOT EXISTS graph_rollup_state (minute_us BIGINT)`,
+	// graph_facts: the counted rows of graphCTEs ("counted", regular
+	// traces only) of the rolled-up minutes, by minute of end time.
+	`CREATE TABLE IF NOT EXISTS graph_facts (minute_us BIGINT, trace_id VARCHAR, name VARCHAR, type VARCHAR, start_us BIGINT, end_us BIGINT,
+		health INTEGER, account VARCHAR, inferred BOOLEAN, caller_name VARCHAR, caller_type VARCHAR, rum BOOLEAN,
+		via_start BIGINT, via_end BIGINT, via_in_progress BOOLEAN, via_health INTEGER, irregular BOOLEAN)`,
+	`CREATE TABLE IF NOT EXISTS graph_rollup_traces (minute_us BIGINT, trace_id VARCHAR, irregular BOOLEAN)`,
 }
 
 // xraySchema adds the X-Ray side tables (see filtersql_write.go). from_seq
