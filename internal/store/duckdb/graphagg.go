@@ -232,7 +232,6 @@ func bucketSQL(secs string) string {
 	return fmt.Sprintf("CASE WHEN %[1]s > 0 THEN CAST(round(%[1]s * 1000) AS BIGINT) ELSE 0 END", secs)
 }
 
-
 // minuteSQL is the start of the minute holding a microsecond time.
 func minuteSQL(us string) string { return fmt.Sprintf("(%s // 60000000) * 60000000", us) }
 
@@ -252,7 +251,7 @@ func nodeRowsSQL(src string) string {
 	return `SELECT name, type, min(a), bool_or(r), bool_and(i), min(s), max(e), ` + mergedCountsSQL + `
 		FROM (SELECT name, type, min(account) AS a, bool_or(caller_name IS NULL) AS r, bool_and(inferred) AS i,
 			min(start_us) / 1e6 AS s, max(end_us) / 1e6 AS e, ` + bucketCountsSQL + `
-			FROM (SELECT *, health AS h, ` + secs + ` AS secs, ` + bucketSQL(secs) + ` AS ms FROM `+src+` WHERE NOT irregular)
+			FROM (SELECT *, health AS h, ` + secs + ` AS secs, ` + bucketSQL(secs) + ` AS ms FROM ` + src + ` WHERE NOT irregular)
 			GROUP BY name, type, ms)
 		GROUP BY name, type`
 }
@@ -273,7 +272,7 @@ func edgeRowsSQL(src string) string {
 					CASE WHEN caller_name IS NULL THEN start_us ELSE ` + es + ` END AS es,
 					CASE WHEN caller_name IS NULL THEN end_us ELSE ` + ee + ` END AS ee,
 					CASE WHEN caller_name IS NULL THEN health ELSE via_health END AS h
-				FROM `+src+` WHERE NOT irregular AND NOT (caller_name IS NULL AND rum)))
+				FROM ` + src + ` WHERE NOT irregular AND NOT (caller_name IS NULL AND rum)))
 			GROUP BY cn, ct, name, type, ms)
 		GROUP BY cn, ct, name, type`
 }

@@ -338,4 +338,3 @@ func validMinutes(ctx context.Context, tx *sql.Tx, from, to int64) ([]int64, err
 	slices.Sort(out)
 	return out, nil
 }
-
