@@ -124,10 +124,9 @@ type compiler struct {
 	irregular, answered bool
 }
 
-// listedOnly restricts a side-table scan to the traces being listed (the
-// listed CTE of ListTraces): a hash semi-join that DuckDB applies before
-// the row conditions and the child lookups, so they run on the traces of
-// the window only, not on the whole table.
+// listedOnly marks where a side-table scan is restricted to the traces
+// being listed; ListTraces replaces it with the spool sequence range of
+// their Writes (listedSeqBounds), so scans stay within the window.
 const listedOnly = "trace_id IN (SELECT trace_id FROM listed)"
 
 // in makes "trace_id IN (SELECT trace_id FROM table WHERE cond)".
@@ -188,7 +187,7 @@ func (c *compiler) trace(e filter.Expr) frag {
 		}
 		return and(l, r)
 	case *filter.NotExpr:
-		return c.not(c.trace(e.X))
+		return c.negated(e.X)
 	case *filter.Comparison:
 		return c.traceComparison(e)
 	case *filter.AnnotationExpr:
@@ -440,6 +439,27 @@ func annotationRow(e *filter.AnnotationExpr, traceLevel bool) frag {
 }
 
 // traceComparison compiles a simple keyword at trace level.
+// negated compiles NOT e, pushing the negation down (De Morgan, double
+// negation) to boolean keywords, whose negation is the keyword compared
+// with false: a superset of its own, where NOT of a superset is only TRUE.
+func (c *compiler) negated(e filter.Expr) frag {
+	switch e := e.(type) {
+	case *filter.NotExpr:
+		return c.trace(e.X)
+	case *filter.BinaryExpr:
+		l, r := c.negated(e.LHS), c.negated(e.RHS)
+		if e.Op == filter.OpOr {
+			return and(l, r)
+		}
+		return or(l, r)
+	case *filter.Comparison:
+		if filter.Keywords[e.Keyword] == filter.BoolKeyword {
+			return c.traceComparison(&filter.Comparison{Keyword: e.Keyword, Op: filter.OpEq, Value: filter.Value{Kind: filter.ValueBool, Bool: !boolValue(e)}})
+		}
+	}
+	return c.not(c.trace(e))
+}
+
 func (c *compiler) traceComparison(e *filter.Comparison) frag {
 	switch filter.Keywords[e.Keyword] {
 	case filter.BoolKeyword:

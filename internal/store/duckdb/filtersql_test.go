@@ -29,7 +29,10 @@ func TestCompileFilterExactness(t *testing.T) {
 		{`service(id(name: "api", account.id: "1"))`, false, "", false},
 		{`service("api") { root }`, false, "", false},
 		{`fault`, false, "", false},
-		{`!fault`, false, "TRUE", false},
+		{`!fault`, false, "", false}, // as fault = false: some node without fault
+		{`!ok`, false, "", false},
+		{`!(ok)`, false, "", false},
+		{`!!ok`, false, "", false},
 		{`responsetime > 1`, false, "", false},
 		{`duration > 1`, false, "TRUE", false},
 		{`message CONTAINS "x"`, false, "TRUE", false},

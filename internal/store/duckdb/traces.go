@@ -34,6 +34,13 @@ func (s *Store) ListTraces(ctx context.Context, q store.TraceListQuery) ([]store
 	default:
 		return nil, fmt.Errorf("unknown TimeRangeType %q", q.TimeRangeType)
 	}
+	// One snapshot for the bounds and the listing: a Write committed
+	// between them could add rows outside the bounds.
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("begin list traces: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
 	having := ""
 	if q.BeforeTraceID != "" {
 		having = "HAVING (min(start_us), trace_id) < (?, ?)"
@@ -56,11 +63,19 @@ func (s *Store) ListTraces(ctx context.Context, q store.TraceListQuery) ([]store
 			// Segments stored before the side tables existed have no
 			// side rows: their traces pass unchecked.
 			var legacy uint64
-			if err := s.db.QueryRowContext(ctx, "SELECT from_seq FROM xray_index_meta WHERE id = 1").Scan(&legacy); err != nil {
+			if err := tx.QueryRowContext(ctx, "SELECT from_seq FROM xray_index_meta WHERE id = 1").Scan(&legacy); err != nil {
 				return nil, fmt.Errorf("read index meta: %w", err)
 			}
 			if legacy > 0 {
 				cond = fmt.Sprintf("(%s OR trace_id IN (SELECT trace_id FROM segments WHERE spool_seq <= %d))", cond, legacy)
+			}
+			bounds, err := listedSeqBounds(ctx, tx, where, args[:2], legacy)
+			if err != nil {
+				return nil, err
+			}
+			cond = strings.ReplaceAll(cond, listedOnly, bounds)
+			for i := 1; i < len(ctes); i++ {
+				ctes[i] = strings.ReplaceAll(ctes[i], listedOnly, bounds)
 			}
 		}
 	}
@@ -69,7 +84,7 @@ func (s *Store) ListTraces(ctx context.Context, q store.TraceListQuery) ([]store
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, query)
+	rows, err := tx.QueryContext(ctx, query)
 	if err != nil {
 		return nil, fmt.Errorf("list traces: %w", err)
 	}
@@ -83,6 +98,28 @@ func (s *Store) ListTraces(ctx context.Context, q store.TraceListQuery) ([]store
 		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+// listedSeqBounds returns "spool_seq BETWEEN lo AND hi": the range
+// of the Writes that stored the traces with a segment matching where (see
+// seqBounds). It replaces the filter's "trace_id IN listed" restriction
+// (listedOnly): the subqueries then read only those Writes' row groups of
+// the side tables, and their results are few, where a semi-join with the
+// listed traces built a hash table of every trace in the range.
+func listedSeqBounds(ctx context.Context, tx *sql.Tx, where string, args []any, legacy uint64) (string, error) {
+	q, err := inline(`SELECT min(spool_seq)::BIGINT, max(spool_seq)::BIGINT FROM trace_index
+		WHERE trace_id IN (SELECT trace_id FROM segments WHERE `+where+`)`, args)
+	if err != nil {
+		return "", err
+	}
+	var lo, hi sql.NullInt64
+	if err := tx.QueryRowContext(ctx, q).Scan(&lo, &hi); err != nil {
+		return "", fmt.Errorf("listed sequence bounds: %w", err)
+	}
+	if legacy > 0 {
+		lo.Int64, hi.Int64 = 0, max(hi.Int64, int64(legacy))
+	}
+	return fmt.Sprintf("spool_seq BETWEEN %d AND %d", lo.Int64, hi.Int64), nil
 }
 
 // CreateGroup stores a new group.
