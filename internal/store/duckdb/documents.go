@@ -6,10 +6,14 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/sightline/sightline/internal/model"
+	"github.com/sightline/sightline/internal/store/docstore"
 )
 
 // SegmentsByTraceIDs returns the documents of the traces, one per id, from
@@ -30,14 +34,12 @@ func (s *Store) SegmentsByTraceIDs(ctx context.Context, traceIDs []string) ([]mo
 	var order []docKey
 	out := make([]model.SegmentRecord, 0, len(recs))
 	starts := make([]float64, 0, len(recs))
+	if err := decodeRecords(recs); err != nil {
+		return nil, err
+	}
 	for i := range recs {
 		r := &recs[i]
-		var seg model.Segment
-		if err := json.Unmarshal(r.Raw, &seg); err != nil {
-			return nil, fmt.Errorf("decode stored segment of trace %s: %w", r.TraceID, err)
-		}
-		r.Segment = &seg
-		k := docKey{r.TraceID, seg.ID}
+		k := docKey{r.TraceID, r.Segment.ID}
 		cur, seen := best[k]
 		if !seen {
 			best[k] = i
@@ -67,6 +69,34 @@ func (s *Store) SegmentsByTraceIDs(ctx context.Context, traceIDs []string) ([]mo
 		sorted[i] = out[j]
 	}
 	return sorted, nil
+}
+
+// decodeRecords parses the records' raw documents, on every core: JSON
+// decoding is most of the time of loading a hundred traces.
+func decodeRecords(recs []docstore.Record) error {
+	workers := min(runtime.GOMAXPROCS(0), (len(recs)+63)/64)
+	if workers <= 1 {
+		return decodeRange(recs)
+	}
+	var g errgroup.Group
+	per := (len(recs) + workers - 1) / workers
+	for lo := 0; lo < len(recs); lo += per {
+		part := recs[lo:min(lo+per, len(recs))]
+		g.Go(func() error { return decodeRange(part) })
+	}
+	return g.Wait()
+}
+
+func decodeRange(recs []docstore.Record) error {
+	for i := range recs {
+		r := &recs[i]
+		var seg model.Segment
+		if err := json.Unmarshal(r.Raw, &seg); err != nil {
+			return fmt.Errorf("decode stored segment of trace %s: %w", r.TraceID, err)
+		}
+		r.Segment = &seg
+	}
+	return nil
 }
 
 // cmpBool orders true before false: an in-progress document loses.

@@ -140,6 +140,21 @@ func in(table string, cond frag) frag {
 // someNode: some document or call satisfies the row conditions. Calls
 // count only when no stored segment answered them (then they are
 // inferred nodes).
+// rootNode compiles a keyword read from the root segment (or the summary
+// built around it): some document has it, or some call does. The call
+// branch skips someNode's "not answered" anti join, which costs a hash
+// table of every parent id in the window: any call is a superset of the
+// unanswered ones, and answered calls are rare among matches.
+func (c *compiler) rootNode(n nodeFrags) frag {
+	f := or(in("segments", n[docs]), in("segment_calls", n[calls]))
+	if n[docs].regular || n[calls].regular {
+		c.irregular = true
+		f = or(f, frag{sql: "trace_id IN (SELECT trace_id FROM irregular)", exact: true})
+	}
+	f.exact = false
+	return f
+}
+
 func (c *compiler) someNode(n nodeFrags) frag {
 	d := in("segments", n[docs])
 	cl := n[calls]
@@ -480,9 +495,7 @@ func (c *compiler) traceComparison(e *filter.Comparison) frag {
 				// not ok: the root failed or some node was throttled.
 				n[docs] = or(n[docs], frag{"coalesce(sub_throttle, FALSE)", nil, true, false})
 			}
-			f := c.someNode(n)
-			f.exact = false
-			return f
+			return c.rootNode(n)
 		case "throttle", "partial":
 			var f frag
 			if e.Keyword == "throttle" {
@@ -518,11 +531,9 @@ func (c *compiler) traceComparison(e *filter.Comparison) frag {
 		switch e.Keyword {
 		case "responsetime":
 			rt := "(CASE WHEN in_progress OR end_us IS NULL THEN 0 ELSE (end_us - start_us) / 1e6 END)"
-			return c.someNode(both(slackCompare(rt, e.Op, e.Value.Num)))
+			return c.rootNode(both(slackCompare(rt, e.Op, e.Value.Num)))
 		case "http.status":
-			f := c.someNode(both(numCompare("http_status", e.Op, e.Value.Num)))
-			f.exact = false
-			return f
+			return c.rootNode(both(numCompare("http_status", e.Op, e.Value.Num)))
 		case "duration":
 			return fragTrue
 		}
@@ -533,12 +544,10 @@ func (c *compiler) traceComparison(e *filter.Comparison) frag {
 			return or(in("segments", strCompare("user_name", e.Op, e.Value.Str)),
 				in("segment_users", strCompare("user_name", e.Op, e.Value.Str)))
 		case "name", "type", "http.url", "http.method", "http.useragent", "http.clientip":
-			f := c.someNode(nodeFrags{
+			return c.rootNode(nodeFrags{
 				strCompare(col(docs, stringColumns[e.Keyword]), e.Op, e.Value.Str),
 				strCompare(col(calls, stringColumns[e.Keyword]), e.Op, e.Value.Str),
 			})
-			f.exact = false
-			return f
 		}
 	}
 	return fragTrue
