@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	duckdbdrv "github.com/duckdb/duckdb-go/v2"
@@ -174,15 +175,26 @@ func (s *Store) AppliedSeq(ctx context.Context) (uint64, error) {
 // Write appends every row of the batches and records lastSeq in the same
 // transaction.
 func (s *Store) Write(ctx context.Context, lastSeq uint64, batches []*model.Batch) error {
-	// Documents first: if DuckDB then fails to commit, the next Open
-	// discards them (docstore.Discard) or the replay rewrites them.
+	// Documents are stored while DuckDB appends, and durable before it
+	// commits: if DuckDB then fails, the next Open discards them
+	// (docstore.Discard) or the replay rewrites them.
 	var segs []model.SegmentRecord
 	for _, b := range batches {
 		segs = append(segs, b.Segments...)
 	}
-	if err := s.docs.Put(ctx, lastSeq, segs); err != nil {
-		return err
+	put := make(chan error, 1)
+	go func() { put <- s.docs.Put(ctx, lastSeq, segs) }()
+	waitDocs := sync.OnceValue(func() error { return <-put })
+	err := s.writeRows(ctx, lastSeq, batches, waitDocs)
+	if docsErr := waitDocs(); err == nil {
+		err = docsErr // Put never outlives Write
 	}
+	return err
+}
+
+// writeRows appends the rows and records lastSeq in one transaction,
+// committing only once waitDocs reports the documents stored.
+func (s *Store) writeRows(ctx context.Context, lastSeq uint64, batches []*model.Batch, waitDocs func() error) error {
 	conn := s.writeConn
 	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 		return fmt.Errorf("begin write: %w", err)
@@ -205,6 +217,9 @@ func (s *Store) Write(ctx context.Context, lastSeq uint64, batches []*model.Batc
 	}
 	if _, err := conn.ExecContext(ctx, "UPDATE ingest_progress SET seq = ? WHERE id = 1", lastSeq); err != nil {
 		return fmt.Errorf("record ingest progress: %w", err)
+	}
+	if err := waitDocs(); err != nil {
+		return err
 	}
 	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
 		return fmt.Errorf("commit write: %w", err)

@@ -19,7 +19,7 @@ import (
 
 // xrayBenchVersion names the cached benchmark database; change it when
 // the generator or the schema changes.
-const xrayBenchVersion = "v3"
+const xrayBenchVersion = "v4"
 
 const (
 	benchTraces      = 100_000
