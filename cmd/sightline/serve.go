@@ -431,13 +431,18 @@ func rollUpGraph(ctx context.Context, ds *duckdb.Store, every time.Duration, log
 	defer t.Stop()
 	for {
 		start := time.Now()
-		if n, err := ds.RefreshGraphRollups(ctx, start.Add(-graphSettle).UnixMicro()); err != nil {
+		n, more, err := ds.RefreshGraphRollups(ctx, start.Add(-graphSettle).UnixMicro())
+		switch {
+		case err != nil:
 			if ctx.Err() != nil {
 				return
 			}
 			log.Warn("service graph rollup", "err", err)
-		} else if n > 0 {
+		case n > 0:
 			log.Debug("service graph rolled up", "minutes", n, "took", time.Since(start))
+		}
+		if more && err == nil {
+			continue // a long history: the next minutes at once
 		}
 		select {
 		case <-ctx.Done():

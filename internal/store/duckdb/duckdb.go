@@ -43,6 +43,8 @@ type Store struct {
 	writeConn *sql.Conn
 	// docs holds the raw X-Ray documents, beside the database file.
 	docs *docstore.Store
+	// rollupStep overrides maxNewMinutes (tests).
+	rollupStep int
 }
 
 var _ store.Store = (*Store)(nil)

@@ -1,9 +1,11 @@
 package duckdb
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -108,35 +110,41 @@ func queryMinutes(ctx context.Context, tx *sql.Tx, what, query string) (map[int6
 	return out, rows.Err()
 }
 
+// maxNewMinutes bounds the new minutes one refresh computes, so that the
+// first refresh of a long history commits in steps instead of one long
+// transaction.
+const maxNewMinutes = 120
+
 // RefreshGraphRollups brings the per-minute service graph rollups up to
 // date for minutes that end at or before horizonMicros (callers leave the
 // last minute or two to the live path, where rows still arrive). It
-// returns the number of minutes recomputed.
-func (s *Store) RefreshGraphRollups(ctx context.Context, horizonMicros int64) (int, error) {
+// returns the number of minutes recomputed, and more when new minutes
+// were left for the next call.
+func (s *Store) RefreshGraphRollups(ctx context.Context, horizonMicros int64) (minutes int, more bool, err error) {
 	horizon := floorMinute(horizonMicros)
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return 0, fmt.Errorf("begin graph rollup: %w", err)
+		return 0, false, fmt.Errorf("begin graph rollup: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
 	var applied uint64
 	if err := tx.QueryRowContext(ctx, "SELECT seq FROM ingest_progress WHERE id = 1").Scan(&applied); err != nil {
-		return 0, fmt.Errorf("read ingest progress: %w", err)
+		return 0, false, fmt.Errorf("read ingest progress: %w", err)
 	}
 	legacy, err := legacySeq(ctx, tx)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	meta, err := readRollupMeta(ctx, tx)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	todo := map[int64]bool{}
 	oldHorizon := meta.horizon
 	if !meta.ok {
 		var first sql.NullInt64
 		if err := tx.QueryRowContext(ctx, `SELECT min(end_us) FROM (SELECT min(end_us) AS end_us FROM segments UNION ALL SELECT min(end_us) FROM segment_calls)`).Scan(&first); err != nil {
-			return 0, fmt.Errorf("first segment end: %w", err)
+			return 0, false, fmt.Errorf("first segment end: %w", err)
 		}
 		oldHorizon = horizon
 		if first.Valid {
@@ -145,14 +153,14 @@ func (s *Store) RefreshGraphRollups(ctx context.Context, horizonMicros int64) (i
 	} else {
 		stale, err := staleMinutes(ctx, tx, math.MinInt64, oldHorizon, meta.checkedSeq)
 		if err != nil {
-			return 0, err
+			return 0, false, err
 		}
 		// Rows that ended before the horizon in a minute with no state: a
 		// clock behind, or a replay of old data.
 		orphans, err := queryMinutes(ctx, tx, "orphan graph minutes", fmt.Sprintf(`WITH %s SELECT DISTINCT %s AS m FROM fresh
 			WHERE end_us < %d AND m NOT IN (SELECT minute_us FROM graph_rollup_state)`, freshCTE(meta.checkedSeq), minuteSQL("end_us"), oldHorizon))
 		if err != nil {
-			return 0, err
+			return 0, false, err
 		}
 		for m := range stale {
 			todo[m] = true
@@ -168,39 +176,42 @@ func (s *Store) RefreshGraphRollups(ctx context.Context, horizonMicros int64) (i
 			SELECT end_us FROM segments WHERE end_us >= %[1]d AND end_us < %[2]d
 			UNION ALL SELECT end_us FROM segment_calls WHERE end_us >= %[1]d AND end_us < %[2]d)`, oldHorizon, horizon, minuteSQL("end_us")))
 		if err != nil {
-			return 0, err
+			return 0, false, err
 		}
-		for m := range added {
+		newMinutes := slices.Sorted(maps.Keys(added))
+		step := cmp.Or(s.rollupStep, maxNewMinutes)
+		if len(newMinutes) > step {
+			newMinutes = newMinutes[:step]
+			horizon = newMinutes[len(newMinutes)-1] + minuteMicros
+			more = true
+		}
+		for _, m := range newMinutes {
 			todo[m] = true
 		}
 	}
-	minutes := make([]int64, 0, len(todo))
-	for m := range todo {
-		minutes = append(minutes, m)
-	}
-	slices.Sort(minutes)
-	for _, r := range minuteRuns(minutes, 60) {
+	sorted := slices.Sorted(maps.Keys(todo))
+	for _, r := range minuteRuns(sorted, 60) {
 		if err := rollUp(ctx, tx, r[0], r[1], legacy); err != nil {
-			return 0, err
+			return 0, false, err
 		}
 	}
 	if oldHorizon < horizon {
 		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`INSERT INTO graph_rollup_state SELECT range FROM range(%[1]d, %[2]d, %[3]d)
 			WHERE range NOT IN (SELECT minute_us FROM graph_rollup_state WHERE minute_us >= %[1]d AND minute_us < %[2]d)`, oldHorizon, horizon, minuteMicros)); err != nil {
-			return 0, fmt.Errorf("record empty graph minutes: %w", err)
+			return 0, false, fmt.Errorf("record empty graph minutes: %w", err)
 		}
 	}
 	if _, err := tx.ExecContext(ctx, "DROP TABLE IF EXISTS graph_rows"); err != nil {
-		return 0, fmt.Errorf("drop graph rows: %w", err)
+		return 0, false, fmt.Errorf("drop graph rows: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`INSERT INTO graph_rollup_meta VALUES (1, %d, %d)
 		ON CONFLICT (id) DO UPDATE SET horizon_us = excluded.horizon_us, checked_seq = excluded.checked_seq`, max(oldHorizon, horizon), applied)); err != nil {
-		return 0, fmt.Errorf("record graph rollup meta: %w", err)
+		return 0, false, fmt.Errorf("record graph rollup meta: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
-		return 0, fmt.Errorf("commit graph rollup: %w", err)
+		return 0, false, fmt.Errorf("commit graph rollup: %w", err)
 	}
-	return len(minutes), nil
+	return len(sorted), more, nil
 }
 
 // minuteRuns groups sorted minutes into [start, end) runs of consecutive
