@@ -464,11 +464,14 @@ func checkMapClick(t *testing.T, ctx context.Context, f *consoleFixture) {
 	if title != "front" || !strings.Contains(loc, "filter="+url.QueryEscape(`service("front")`)) || n == 0 {
 		t.Errorf("node details %q, then %s with %d traces", title, loc, n)
 	}
-	// The browser's client node is on the map.
-	var hasBrowser bool
-	_ = chromedp.Run(ctx, chromedp.Navigate(base+"/service-map"), chromedp.WaitVisible(".node-list li", chromedp.ByQuery),
-		chromedp.Evaluate(`window.__sightlineMap.nodes().some(n => /AppMonitor|client/.test(n.data('type')))`, &hasBrowser))
-	if !hasBrowser {
-		t.Error("no browser/client node on the service map")
+	// The browser's client node is on the map. The node list can render
+	// before the map has laid out its elements: poll the map.
+	err = chromedp.Run(ctx, chromedp.Navigate(base+"/service-map"), chromedp.WaitVisible(".node-list li", chromedp.ByQuery),
+		chromedp.Poll(`window.__sightlineMap && window.__sightlineMap.nodes().some(n => /AppMonitor|client/.test(n.data('type')))`, nil,
+			chromedp.WithPollingTimeout(15*time.Second)))
+	if err != nil {
+		var types []string
+		_ = chromedp.Run(ctx, chromedp.Evaluate(`window.__sightlineMap ? window.__sightlineMap.nodes().map(n => n.data('label') + '/' + n.data('type')) : []`, &types))
+		t.Errorf("no browser/client node on the service map (%v): %v", err, types)
 	}
 }

@@ -90,7 +90,29 @@ func TestGraphAggregatesMatchBuild(t *testing.T) {
 		ids = append(ids, recs[0].Segment.TraceID)
 		write(i, recs)
 	}
+	// Browser traces (aws-rum-web's X-Ray segments): a RUM root calling
+	// front; every other browser document arrives in a later Write.
+	for i := 0; i < 60; i++ {
+		st := base + 400 + float64(i)*1.5
+		tid := fmt.Sprintf("1-%08x-%024x", int64(st), 1000+i)
+		ids = append(ids, tid)
+		call := &model.Segment{ID: fmt.Sprintf("c%015x", i), Name: "front.example.com", Namespace: "remote", StartTime: st + 0.01, EndTime: st + 0.3,
+			HTTP: &model.HTTP{Request: &model.HTTPRequest{Method: "GET", URL: "https://front.example.com/api"}, Response: &model.HTTPResponse{Status: 200}}}
+		browser := &model.Segment{TraceID: tid, ID: fmt.Sprintf("b%015x", i), Name: "shop-web", Origin: "AWS::RUM::AppMonitor", StartTime: st, EndTime: st + 0.31,
+			Subsegments: []*model.Segment{call}}
+		front := &model.Segment{TraceID: tid, ID: fmt.Sprintf("f%015x", i), ParentID: call.ID, Name: "front", Origin: "AWS::EC2::Instance", StartTime: st + 0.02, EndTime: st + 0.29,
+			HTTP: &model.HTTP{Response: &model.HTTPResponse{Status: 200}}}
+		recs := []model.SegmentRecord{{Segment: front, ReceivedAtMicros: int64((st + 1) * 1e6)}, {Segment: browser, ReceivedAtMicros: int64((st + 2) * 1e6)}}
+		quantize(recs)
+		writeRecs(recs[:1])
+		if i%2 == 0 {
+			held = append(held, recs[1:])
+		} else {
+			writeRecs(recs[1:])
+		}
+	}
 	windows := [][2]float64{
+		{base + 390, base + 600},
 		{base - 10, base + 1000},
 		{base + 50.3, base + 120.7},
 		{base + 298.5, base + 301},
