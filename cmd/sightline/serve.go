@@ -258,6 +258,9 @@ func runRole(ctx context.Context, r role, cfg config.Config, log *slog.Logger) e
 	if ds, ok := st.(*duckdb.Store); ok && cfg.GraphRollupInterval > 0 {
 		g.Go(func() error { rollUpGraph(gctx, ds, cfg.GraphRollupInterval, log); return nil })
 	}
+	if ds, ok := st.(*duckdb.Store); ok && cfg.RetentionDays > 0 {
+		g.Go(func() error { deleteExpired(gctx, ds, cfg.RetentionDays, log); return nil })
+	}
 
 	writerCtx, stopWriter := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWriter()
@@ -410,6 +413,28 @@ func dropExpired(ctx context.Context, cs *clickhouse.Store, log *slog.Logger) {
 			log.Warn("retention", "err", err)
 		} else if n > 0 {
 			log.Info("retention dropped partitions", "partitions", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// deleteExpired applies the DuckDB store's retention every hour.
+func deleteExpired(ctx context.Context, ds *duckdb.Store, days int, log *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		cutoff := time.Now().AddDate(0, 0, -days)
+		if n, err := ds.DeleteBefore(ctx, cutoff); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			log.Warn("retention", "err", err)
+		} else if n > 0 {
+			log.Info("retention removed old data", "rows", n, "before", cutoff.UTC().Format(time.RFC3339))
 		}
 		select {
 		case <-ctx.Done():

@@ -125,7 +125,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.ClickHouseCluster, "clickhouse-cluster", c.ClickHouseCluster, "ClickHouse cluster (remote_servers) for local tables on every shard and Distributed tables over them")
 	fs.StringVar(&c.ClickHouseShardURLs, "clickhouse-shard-urls", c.ClickHouseShardURLs, "comma-separated HTTP URLs of every node of --clickhouse-cluster (schema applied to each; without it ON CLUSTER is used)")
 	fs.StringVar(&c.ClickHouseWriterID, "clickhouse-writer-id", c.ClickHouseWriterID, "stable id of this collector's spool in ClickHouse (default: host name and data dir)")
-	fs.IntVar(&c.RetentionDays, "retention-days", c.RetentionDays, "keep data this many days (ClickHouse: TTL or dropped daily partitions); 0 keeps everything")
+	fs.IntVar(&c.RetentionDays, "retention-days", c.RetentionDays, "keep data this many days (DuckDB: deleted hourly, RUM events by time, traces by the epoch in their id; ClickHouse: TTL or dropped daily partitions); 0 keeps everything")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "auto (JSON unless a terminal), json or text")
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", c.MaxBodyBytes, "largest PutRumEvents body as sent (compressed)")

@@ -336,3 +336,35 @@ func decodeTraceList(b []byte) ([]string, error) {
 	}
 	return ids, nil
 }
+
+// DeleteTracesBefore removes the documents of every trace whose id carries
+// an epoch (X-Ray ids: "1-" then 8 hex digits of seconds) before cutoff,
+// in transactions of a bounded size. It returns the groups removed.
+func (s *Store) DeleteTracesBefore(ctx context.Context, cutoff time.Time) (int, error) {
+	end := []byte(fmt.Sprintf("1-%08x", cutoff.Unix()))
+	const perTx = 10_000
+	removed := 0
+	for {
+		n := 0
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			c := tx.Bucket(bucketDocs).Cursor()
+			for k, _ := c.Seek([]byte("1-")); k != nil && bytes.Compare(k, end) < 0 && n < perTx; k, _ = c.Seek([]byte("1-")) {
+				if err := c.Delete(); err != nil {
+					return err
+				}
+				n++
+			}
+			return nil
+		})
+		removed += n
+		if err != nil {
+			return removed, fmt.Errorf("delete documents before %s: %w", cutoff.Format(time.RFC3339), err)
+		}
+		if n < perTx {
+			return removed, nil
+		}
+		if err := ctx.Err(); err != nil {
+			return removed, err
+		}
+	}
+}

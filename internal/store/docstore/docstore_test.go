@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/sightline/sightline/internal/model"
 )
@@ -145,5 +146,38 @@ func BenchmarkGet5Traces(b *testing.B) {
 		if err != nil || len(got) != 50 {
 			b.Fatalf("Get = %d records, %v", len(got), err)
 		}
+	}
+}
+
+func TestDeleteTracesBefore(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	cutoff := time.Unix(1_700_000_000, 0)
+	var batch []model.SegmentRecord
+	// More old traces than one deletion transaction takes.
+	for i := 0; i < 10_050; i++ {
+		batch = append(batch, rec(fmt.Sprintf("1-%08x-%024x", cutoff.Unix()-1-int64(i%500), i), "a", false, 1))
+	}
+	newIDs := []string{fmt.Sprintf("1-%08x-%024x", cutoff.Unix(), 1), fmt.Sprintf("1-%08x-%024x", cutoff.Unix()+99, 2)}
+	for _, id := range newIDs {
+		batch = append(batch, rec(id, "b", false, 1))
+	}
+	if err := s.Put(ctx, 1, batch); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.DeleteTracesBefore(ctx, cutoff)
+	if err != nil || n != 10_050 {
+		t.Fatalf("DeleteTracesBefore = %d, %v; want 10050", n, err)
+	}
+	got, err := s.Get(ctx, append([]string{batch[0].Segment.TraceID, batch[10_049].Segment.TraceID}, newIDs...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(ids(got)) != fmt.Sprint([]string{newIDs[0] + "/1/0", newIDs[1] + "/1/0"}) {
+		t.Fatalf("left %v, want only the traces from the cutoff on", ids(got))
 	}
 }
