@@ -53,14 +53,18 @@ func Search(ctx context.Context, r Reader, q SearchQuery) (SearchResult, error) 
 	if q.ScanBudget <= 0 {
 		q.ScanBudget = 5000
 	}
-	const chunk = 200
+	// The first listing is small, for the common case of a page found at
+	// once; each further one doubles, as a filter that matches few of its
+	// candidates would otherwise re-run the listing query many times.
+	chunk := 200
 	res := SearchResult{}
 	cur := q.Cursor
-	for {
+	for ; ; chunk = min(2*chunk, 3200) {
 		// The store may list only candidates for the filter; every listed
 		// trace is still evaluated below.
+		limit := min(chunk, q.ScanBudget-res.Processed)
 		refs, err := r.ListTraces(ctx, store.TraceListQuery{FromMicros: q.FromMicros, ToMicros: q.ToMicros, TimeRangeType: q.TimeRangeType,
-			BeforeStartMicros: cur.StartMicros, BeforeTraceID: cur.TraceID, Limit: chunk, Filter: q.Filter})
+			BeforeStartMicros: cur.StartMicros, BeforeTraceID: cur.TraceID, Limit: limit, Filter: q.Filter})
 		if err != nil {
 			return res, err
 		}
@@ -88,7 +92,7 @@ func Search(ctx context.Context, r Reader, q SearchQuery) (SearchResult, error) 
 				return res, nil
 			}
 		}
-		if len(refs) < chunk {
+		if len(refs) < limit {
 			return res, nil
 		}
 		if err := ctx.Err(); err != nil {
