@@ -1,6 +1,8 @@
 package duckdb
 
 import (
+	"fmt"
+
 	"github.com/sightline/sightline/internal/filter"
 )
 
@@ -140,14 +142,29 @@ func in(table string, cond frag) frag {
 // someNode: some document or call satisfies the row conditions. Calls
 // count only when no stored segment answered them (then they are
 // inferred nodes).
-// rootNode compiles a keyword read from the root segment (or the summary
-// built around it): some document has it, or some call does. The call
-// branch skips someNode's "not answered" anti join, which costs a hash
-// table of every parent id in the window: any call is a superset of the
-// unanswered ones, and answered calls are rare among matches.
-func (c *compiler) rootNode(n nodeFrags) frag {
-	f := or(in("segments", n[docs]), in("segment_calls", n[calls]))
-	if n[docs].regular || n[calls].regular {
+// rootCandidates selects the trace ids of the documents with a condition
+// (%[1]s) that model.Trace.Root can choose: those whose parent is not a
+// subsegment of the trace. Calls are the only subsegments stored, so this
+// keeps documents whose parent is no call: a superset (it keeps children
+// of local subsegments too). The calls are first narrowed to the parents
+// of the matching documents, so the anti join is built on a few rows.
+const rootCandidates = `SELECT d.trace_id FROM (SELECT trace_id, parent_id FROM segments WHERE ` + listedOnly + ` AND %[1]s) AS d
+	ANTI JOIN (SELECT trace_id AS call_trace, sub_id FROM segment_calls WHERE ` + listedOnly + `
+		AND sub_id IN (SELECT parent_id FROM segments WHERE ` + listedOnly + ` AND %[1]s)) AS calls
+	ON calls.call_trace = d.trace_id AND calls.sub_id = d.parent_id`
+
+// rootNode compiles a keyword read from the root segment: some root
+// candidate has it, or the trace has no document without a parent (when
+// every segment claims a parent in the trace, Root falls back to the
+// earliest segment, an inferred one possibly). trace.Summarize reads
+// these keywords from the root alone.
+func (c *compiler) rootNode(cond frag) frag {
+	if cond.isConst("FALSE") {
+		return exactFalse
+	}
+	candidates := frag{sql: "trace_id IN (" + fmt.Sprintf(rootCandidates, cond.sql) + ")", args: concat(cond.args, cond.args)}
+	f := or(candidates, frag{sql: "trace_id NOT IN (SELECT trace_id FROM segments WHERE " + listedOnly + " AND parent_id IS NULL)"})
+	if cond.regular {
 		c.irregular = true
 		f = or(f, frag{sql: "trace_id IN (SELECT trace_id FROM irregular)", exact: true})
 	}
@@ -483,19 +500,18 @@ func (c *compiler) traceComparison(e *filter.Comparison) frag {
 		case "fault", "error", "ok":
 			// Read from the root: some node has the flag (or, negated,
 			// lacks it).
-			var n nodeFrags
-			for _, k := range []nodeKind{docs, calls} {
-				f, _ := rowBool(e.Keyword, k)
-				if !want {
-					f = rowNot(f)
-				}
-				n[k] = f
+			f, _ := rowBool(e.Keyword, docs)
+			if !want {
+				f = rowNot(f)
 			}
+			root := c.rootNode(f)
 			if e.Keyword == "ok" && !want {
-				// not ok: the root failed or some node was throttled.
-				n[docs] = or(n[docs], frag{"coalesce(sub_throttle, FALSE)", nil, true, false})
+				// not ok: the root failed, or any segment was throttled.
+				t, _ := rowBool("throttle", docs)
+				root = or(root, in("segments", or(t, frag{"coalesce(sub_throttle, FALSE)", nil, true, false})))
+				root.exact = false
 			}
-			return c.rootNode(n)
+			return root
 		case "throttle", "partial":
 			var f frag
 			if e.Keyword == "throttle" {
@@ -531,9 +547,9 @@ func (c *compiler) traceComparison(e *filter.Comparison) frag {
 		switch e.Keyword {
 		case "responsetime":
 			rt := "(CASE WHEN in_progress OR end_us IS NULL THEN 0 ELSE (end_us - start_us) / 1e6 END)"
-			return c.rootNode(both(slackCompare(rt, e.Op, e.Value.Num)))
+			return c.rootNode(slackCompare(rt, e.Op, e.Value.Num))
 		case "http.status":
-			return c.rootNode(both(numCompare("http_status", e.Op, e.Value.Num)))
+			return c.rootNode(numCompare("http_status", e.Op, e.Value.Num))
 		case "duration":
 			return fragTrue
 		}
@@ -544,10 +560,7 @@ func (c *compiler) traceComparison(e *filter.Comparison) frag {
 			return or(in("segments", strCompare("user_name", e.Op, e.Value.Str)),
 				in("segment_users", strCompare("user_name", e.Op, e.Value.Str)))
 		case "name", "type", "http.url", "http.method", "http.useragent", "http.clientip":
-			return c.rootNode(nodeFrags{
-				strCompare(col(docs, stringColumns[e.Keyword]), e.Op, e.Value.Str),
-				strCompare(col(calls, stringColumns[e.Keyword]), e.Op, e.Value.Str),
-			})
+			return c.rootNode(strCompare(col(docs, stringColumns[e.Keyword]), e.Op, e.Value.Str))
 		}
 	}
 	return fragTrue

@@ -152,6 +152,25 @@ func genTraceRecords(r *rand.Rand, tid string, start float64) []model.SegmentRec
 		add(&model.Segment{TraceID: tid, ID: g.id(), ParentID: root.ID, Type: "subsegment", Name: "late", Namespace: "remote",
 			StartTime: start + 0.2, EndTime: start + 0.3, Throttle: r.IntN(2) == 0, User: pick(r, genUsers),
 			Annotations: map[string]any{"tenant": "late"}})
+	case 2, 3: // a segment whose parent is the root segment itself, or a local
+		// subsegment of it, starting first: the former becomes the root
+		parent := root.ID
+		for _, sub := range root.Subsegments {
+			if case3 := r.IntN(2) == 0; case3 && sub.Namespace == "" && sub.SQL == nil {
+				parent = sub.ID
+			}
+		}
+		odd := &model.Segment{TraceID: tid, ID: g.id(), ParentID: parent, Name: pick(r, genServices), Origin: pick(r, genOrigins),
+			StartTime: start - 0.05, EndTime: start + r.Float64()*3}
+		g.status(odd)
+		add(odd)
+	case 4: // a cycle: the root claims a child's call as its parent
+		for _, rec := range recs[1:] {
+			if len(rec.Segment.Subsegments) > 0 {
+				root.ParentID = rec.Segment.Subsegments[0].ID
+				break
+			}
+		}
 	}
 	for i := range recs {
 		raw, err := json.Marshal(recs[i].Segment)
