@@ -144,7 +144,16 @@ func (s *site) traceHeaders(path string) []string {
 	return append([]string(nil), s.headers[path]...)
 }
 
-const rumPage = `<!doctype html><html><head><title>E2E shop</title>
+// idleCallbackShim, first in a test page's head, makes requestIdleCallback
+// a plain timeout: after the first input, web-vitals (in aws-rum-web)
+// reports LCP from an idle callback, and on a loaded machine headless
+// Chromium can go without an idle period until the page is hidden, when
+// the client has already flushed its last batch: LCP was then lost.
+const idleCallbackShim = `<script>window.requestIdleCallback = function (cb) {
+  return setTimeout(function () { cb({didTimeout: true, timeRemaining: function () { return 0; }}); }, 0);
+};</script>`
+
+const rumPage = `<!doctype html><html><head><title>E2E shop</title>` + idleCallbackShim + `
 <script src="/rum.js"></script>
 <script>
 startRum('%s', 'us-east-1', {
@@ -184,6 +193,20 @@ func TestAwsRumWebInChromium(t *testing.T) {
 		chromedp.WaitVisible("#btn", chromedp.ByID),
 		chromedp.Sleep(1500*time.Millisecond),
 		chromedp.Evaluate(`window.exercise()`, &ok, func(p *runtimeEvaluateParams) *runtimeEvaluateParams { return p.WithAwaitPromise(true) }),
+	)
+	if err != nil {
+		t.Fatalf("browser: %v\nserver log:\n%s", err, srv.log)
+	}
+	// The click below must come after the client has started: web-vitals
+	// reports LCP on the first input it listens for, and a click before
+	// the (asynchronously loaded) client installed its listeners loses
+	// LCP. A stored page view says it has started; under load that took
+	// longer than the pause above.
+	waitFor(t, 30*time.Second, "the client's first batch", func() (bool, string) {
+		evs, err := srv.allEvents("e2e-shop", map[string]any{"Name": "EventType", "Values": []string{"page_view_event"}})
+		return err == nil && len(evs) > 0, fmt.Sprint(err)
+	})
+	err = chromedp.Run(tctx,
 		// LCP must have been painted before the input that finalises it
 		// (web-vitals reports LCP on the first interaction); on a busy
 		// machine the first paint can take a while.

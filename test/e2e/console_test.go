@@ -25,7 +25,7 @@ import (
 
 // consoleShopPage is a page with aws-rum-web that calls the traced SDK app on another origin,
 // fails a request, throws, and links to a second page: every RUM view has something to show.
-const consoleShopPage = `<!doctype html><html><head><title>console shop</title>
+const consoleShopPage = `<!doctype html><html><head><title>console shop</title>` + idleCallbackShim + `
 <script src="/rum.js"></script>
 <script>
 startRum('%s', 'us-east-1', {
