@@ -63,8 +63,9 @@ func (a *API) serviceGraph(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Traces that started up to a minute before the window may still end
-	// inside it; Build counts only segments ending in the window.
-	traces, truncated, err := trace.LoadRange(r.Context(), a.Store, from-60e6, to, a.MaxGraphTraces)
+	// inside it; Build counts only segments ending in the window. Only the
+	// store's candidates for the group's filter are loaded.
+	traces, truncated, err := trace.LoadCandidates(r.Context(), a.Store, from-60e6, to, a.MaxGraphTraces, expr)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -75,6 +76,17 @@ func (a *API) serviceGraph(w http.ResponseWriter, r *http.Request) {
 	g := servicegraph.Build(traces, servicegraph.Options{Start: secs(from), End: secs(to), Filter: a.traceFilter(r, expr)})
 	awserr.JSON(w, map[string]any{"Services": nonNil(g.Services), "StartTime": float64(from) / 1e6, "EndTime": float64(to) / 1e6,
 		"ContainsOldGroupVersions": false})
+}
+
+// both is "a AND b" of the expressions that are set, nil for none.
+func both(a, b filter.Expr) filter.Expr {
+	switch {
+	case a == nil:
+		return b
+	case b == nil:
+		return a
+	}
+	return &filter.BinaryExpr{Op: filter.OpAnd, LHS: a, RHS: b}
 }
 
 // GraphAggregator is implemented by stores that compute GetServiceGraph's
@@ -192,7 +204,7 @@ func (a *API) timeSeries(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	traces, _, err := trace.LoadRange(r.Context(), a.Store, from-60e6, to, a.MaxGraphTraces)
+	traces, _, err := trace.LoadCandidates(r.Context(), a.Store, from-60e6, to, a.MaxGraphTraces, both(traceExpr, groupExpr))
 	if err != nil {
 		a.fail(w, r, err)
 		return

@@ -130,10 +130,17 @@ func Load(ctx context.Context, r store.SegmentReader, ids []string) (map[string]
 // LoadRange assembles every trace in a time range (newest first), up to
 // max traces; the second result tells whether the range held more.
 func LoadRange(ctx context.Context, r Reader, fromMicros, toMicros int64, max int) ([]*model.Trace, bool, error) {
+	return LoadCandidates(ctx, r, fromMicros, toMicros, max, nil)
+}
+
+// LoadCandidates is LoadRange over the traces the store lists as
+// candidates for a filter expression (all of them when e is nil): a
+// superset of its matches, which the caller still evaluates.
+func LoadCandidates(ctx context.Context, r Reader, fromMicros, toMicros int64, max int, e filter.Expr) ([]*model.Trace, bool, error) {
 	var out []*model.Trace
 	cur := Cursor{}
 	for len(out) < max {
-		refs, err := r.ListTraces(ctx, store.TraceListQuery{FromMicros: fromMicros, ToMicros: toMicros, BeforeStartMicros: cur.StartMicros, BeforeTraceID: cur.TraceID, Limit: 500})
+		refs, err := r.ListTraces(ctx, store.TraceListQuery{FromMicros: fromMicros, ToMicros: toMicros, BeforeStartMicros: cur.StartMicros, BeforeTraceID: cur.TraceID, Limit: 500, Filter: e})
 		if err != nil {
 			return nil, false, err
 		}

@@ -299,6 +299,26 @@ func BenchmarkXRayQueries(b *testing.B) {
 		})
 	})
 
+	// A graph of a group (GroupName = a filter): the candidates' traces
+	// are loaded, evaluated and built from.
+	b.Run("ServiceGraph/1h-group-fault", func(b *testing.B) {
+		e := filter.MustParse("fault")
+		var services int
+		p50(b, func() error {
+			traces, _, err := trace.LoadCandidates(ctx, s, hourFrom-60e6, hourTo, 20_000, e)
+			if err != nil {
+				return err
+			}
+			g := servicegraph.Build(traces, servicegraph.Options{Start: time.UnixMicro(hourFrom), End: time.UnixMicro(hourTo), Filter: func(t *model.Trace) bool {
+				sum := trace.Summarize(t)
+				return filter.Evaluate(e, t, &sum, filter.EvalContext{})
+			}})
+			services = len(g.Services)
+			return nil
+		})
+		b.ReportMetric(float64(services), "services")
+	})
+
 	b.Run("ServiceGraph/1h-from-traces", func(b *testing.B) {
 		p50(b, func() error {
 			traces, _, err := trace.LoadRange(ctx, s, hourFrom-60e6, hourTo, 20_000)
