@@ -29,14 +29,12 @@ func (s *Store) SegmentsByTraceIDs(ctx context.Context, traceIDs []string) ([]mo
 	if err != nil {
 		return nil, err
 	}
-	type docKey struct{ trace, id string }
-	best := make(map[docKey]int, len(recs))
-	var order []docKey
-	out := make([]model.SegmentRecord, 0, len(recs))
-	starts := make([]float64, 0, len(recs))
 	if err := decodeRecords(recs); err != nil {
 		return nil, err
 	}
+	type docKey struct{ trace, id string }
+	best := make(map[docKey]int, len(recs))
+	var order []docKey
 	for i := range recs {
 		r := &recs[i]
 		k := docKey{r.TraceID, r.Segment.ID}
@@ -52,23 +50,14 @@ func (s *Store) SegmentsByTraceIDs(ctx context.Context, traceIDs []string) ([]mo
 			best[k] = i
 		}
 	}
-	for _, k := range order {
-		r := recs[best[k]]
-		out = append(out, r.SegmentRecord)
-		starts = append(starts, r.Segment.StartTime)
+	out := make([]model.SegmentRecord, len(order))
+	for i, k := range order {
+		out[i] = recs[best[k]].SegmentRecord
 	}
-	idx := make([]int, len(out))
-	for i := range idx {
-		idx[i] = i
-	}
-	slices.SortStableFunc(idx, func(a, b int) int {
-		return cmp.Or(strings.Compare(out[a].Segment.TraceID, out[b].Segment.TraceID), cmp.Compare(starts[a], starts[b]))
+	slices.SortStableFunc(out, func(a, b model.SegmentRecord) int {
+		return cmp.Or(strings.Compare(a.Segment.TraceID, b.Segment.TraceID), cmp.Compare(a.Segment.StartTime, b.Segment.StartTime))
 	})
-	sorted := make([]model.SegmentRecord, len(out))
-	for i, j := range idx {
-		sorted[i] = out[j]
-	}
-	return sorted, nil
+	return out, nil
 }
 
 // decodeRecords parses the records' raw documents, on every core: JSON

@@ -45,6 +45,9 @@ type Store struct {
 	docs *docstore.Store
 	// rollupStep overrides maxNewMinutes (tests).
 	rollupStep int
+	// legacySeq is xray_index_meta.from_seq, fixed when the X-Ray side
+	// tables were created: rows stored up to it have no side rows.
+	legacySeq uint64
 }
 
 var _ store.Store = (*Store)(nil)
@@ -122,6 +125,9 @@ func (s *Store) migrate(ctx context.Context) error {
 	}
 	if err := s.backfillGroupKeys(ctx); err != nil {
 		return err
+	}
+	if err := s.db.QueryRowContext(ctx, "SELECT from_seq FROM xray_index_meta WHERE id = 1").Scan(&s.legacySeq); err != nil {
+		return fmt.Errorf("read index meta: %w", err)
 	}
 	for _, table := range seqTables {
 		res, err := s.db.ExecContext(ctx, "DELETE FROM "+table+" WHERE spool_seq > ?", seq)

@@ -164,12 +164,19 @@ func (c *compiler) rootNode(cond frag) frag {
 	}
 	candidates := frag{sql: "trace_id IN (" + fmt.Sprintf(rootCandidates, cond.sql) + ")", args: concat(cond.args, cond.args)}
 	f := or(candidates, frag{sql: "trace_id NOT IN (SELECT trace_id FROM segments WHERE " + listedOnly + " AND parent_id IS NULL)"})
-	if cond.regular {
-		c.irregular = true
-		f = or(f, frag{sql: "trace_id IN (SELECT trace_id FROM irregular)", exact: true})
-	}
+	f = c.orIrregular(f, cond.regular)
 	f.exact = false
 	return f
+}
+
+// orIrregular adds the irregular traces to f when its row conditions hold
+// only on regular traces.
+func (c *compiler) orIrregular(f frag, regular bool) frag {
+	if !regular {
+		return f
+	}
+	c.irregular = true
+	return or(f, frag{sql: "trace_id IN (SELECT trace_id FROM irregular)", exact: true})
 }
 
 func (c *compiler) someNode(n nodeFrags) frag {
@@ -180,12 +187,7 @@ func (c *compiler) someNode(n nodeFrags) frag {
 			listedOnly + " AND " + cl.sql + ")", args: cl.args, exact: cl.exact}
 		c.answered = true
 	}
-	f := or(d, cl)
-	if n[docs].regular || n[calls].regular {
-		c.irregular = true
-		f = or(f, frag{sql: "trace_id IN (SELECT trace_id FROM irregular)", exact: true})
-	}
-	return f
+	return c.orIrregular(or(d, cl), n[docs].regular || n[calls].regular)
 }
 
 // answeredCTE lists the parent ids of the listed traces' segments: a call
@@ -196,15 +198,23 @@ const answeredCTE = `answered AS (
 	SELECT trace_id AS child_trace, parent_id AS child_parent FROM segments
 	WHERE trace_id IN (SELECT trace_id FROM listed) AND parent_id IS NOT NULL)`
 
-func (c *compiler) not(f frag) frag {
-	if !f.exact {
-		return fragTrue
-	}
+// notConst folds NOT of an inexact or constant condition; ok is false
+// when f needs a real negation.
+func notConst(f frag) (folded frag, ok bool) {
 	switch {
+	case !f.exact:
+		return fragTrue, true
 	case f.isConst("TRUE"):
-		return exactFalse
+		return exactFalse, true
 	case f.isConst("FALSE"):
-		return exactTrue
+		return exactTrue, true
+	}
+	return frag{}, false
+}
+
+func (c *compiler) not(f frag) frag {
+	if folded, ok := notConst(f); ok {
+		return folded
 	}
 	c.irregular = true
 	return frag{sql: "(NOT coalesce(" + f.sql + ", FALSE) OR trace_id IN (SELECT trace_id FROM irregular))", args: f.args, exact: true}
@@ -319,14 +329,8 @@ func boolValue(c *filter.Comparison) bool {
 }
 
 func rowNot(f frag) frag {
-	if !f.exact {
-		return fragTrue
-	}
-	switch {
-	case f.isConst("TRUE"):
-		return exactFalse
-	case f.isConst("FALSE"):
-		return exactTrue
+	if folded, ok := notConst(f); ok {
+		return folded
 	}
 	return frag{"NOT coalesce(" + f.sql + ", FALSE)", f.args, true, f.regular}
 }

@@ -172,6 +172,12 @@ func genTraceRecords(r *rand.Rand, tid string, start float64) []model.SegmentRec
 			}
 		}
 	}
+	setRaw(recs)
+	return recs
+}
+
+// setRaw sets each record's raw document to its segment's JSON.
+func setRaw(recs []model.SegmentRecord) {
 	for i := range recs {
 		raw, err := json.Marshal(recs[i].Segment)
 		if err != nil {
@@ -179,7 +185,6 @@ func genTraceRecords(r *rand.Rand, tid string, start float64) []model.SegmentRec
 		}
 		recs[i].Raw = raw
 	}
-	return recs
 }
 
 // exprGen draws filter expressions over every keyword family.

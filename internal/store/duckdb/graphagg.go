@@ -11,10 +11,9 @@ import (
 	"github.com/sightline/sightline/internal/query/servicegraph"
 )
 
-// liveGraphAggregates computes the service graph's rows in SQL over
-// segments and segment_calls (query/servicegraph documents the
-// semantics); GraphAggregates reads most of them from the per-minute
-// rollups instead.
+// The service graph's rows are computed in SQL over segments and
+// segment_calls (query/servicegraph documents the semantics), by liveGraph
+// for the spans GraphAggregates cannot read from the per-minute rollups.
 //
 // A trace is reduced in SQL when it is regular: no independent subsegment
 // documents, no id repeated among its documents and calls, and every
@@ -26,39 +25,11 @@ import (
 // subsegments or unsent proxies, rows stored before the side tables) are
 // returned in unaggregated for the caller to assemble and add with
 // servicegraph.Aggregate.
-//
-// Rows come out per histogram bucket: one per (node, milliseconds) and
-// (edge, milliseconds), which BuildFromAggregates merges.
-func (s *Store) liveGraphAggregates(ctx context.Context, fromMicros, toMicros int64) (nodes []servicegraph.NodeAgg, edges []servicegraph.EdgeAgg, unaggregated []string, err error) {
-	out, err := s.graphAggregates(ctx, fromMicros, toMicros)
-	return out.nodes, out.edges, out.unaggregated, err
-}
 
 type graphRows struct {
 	nodes        []servicegraph.NodeAgg
 	edges        []servicegraph.EdgeAgg
 	unaggregated []string
-}
-
-func (s *Store) graphAggregates(ctx context.Context, fromMicros, toMicros int64) (graphRows, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return graphRows{}, fmt.Errorf("begin graph aggregates: %w", err)
-	}
-	defer func() { _ = tx.Rollback() }()
-	legacy, err := legacySeq(ctx, tx)
-	if err != nil {
-		return graphRows{}, err
-	}
-	return liveGraph(ctx, tx, [][2]int64{{fromMicros, toMicros}}, legacy)
-}
-
-func legacySeq(ctx context.Context, tx *sql.Tx) (uint64, error) {
-	var legacy uint64
-	if err := tx.QueryRowContext(ctx, "SELECT from_seq FROM xray_index_meta WHERE id = 1").Scan(&legacy); err != nil {
-		return 0, fmt.Errorf("read index meta: %w", err)
-	}
-	return legacy, nil
 }
 
 // buildGraphRows fills the temporary table graph_rows (see graphCTEs) for
@@ -97,29 +68,35 @@ func inSpans(column string, spans [][2]int64) string {
 	return "(" + strings.Join(parts, " OR ") + ")"
 }
 
-// seqBounds returns the smallest and largest spool sequence of the Writes
-// that stored traces with a segment or call ending in the spans, from
-// trace_index. Inlined into the scans of segments and segment_calls, they
-// let the zone maps skip the row groups of every other Write: a minute's
-// graph then reads a minute's rows, not the whole table. Rows from before
-// trace_index (legacy) are not listed there, so then the range starts at 0.
-func seqBounds(ctx context.Context, tx *sql.Tx, spans [][2]int64, legacy uint64) (lo, hi uint64, err error) {
+// writeBounds returns the smallest and largest spool sequence of the
+// Writes that stored the traces the query traceIDs selects, from
+// trace_index (lo > hi when there are none). Inlined into scans of
+// segments and the side tables, they let the zone maps skip the row
+// groups of every other Write: an hour's query reads that hour's rows,
+// not the whole table. Rows from before trace_index (legacy) are not
+// listed there, so then the range starts at 0.
+func writeBounds(ctx context.Context, tx *sql.Tx, traceIDs string, legacy uint64) (lo, hi uint64, err error) {
 	var minSeq, maxSeq sql.NullInt64
-	err = tx.QueryRowContext(ctx, fmt.Sprintf(`SELECT min(spool_seq)::BIGINT, max(spool_seq)::BIGINT FROM trace_index WHERE trace_id IN (
-		SELECT trace_id FROM segments WHERE %[1]s
-		UNION SELECT trace_id FROM segment_calls WHERE %[1]s)`, inSpans("end_us", spans))).Scan(&minSeq, &maxSeq)
+	err = tx.QueryRowContext(ctx, `SELECT min(spool_seq)::BIGINT, max(spool_seq)::BIGINT FROM trace_index WHERE trace_id IN (`+traceIDs+`)`).Scan(&minSeq, &maxSeq)
 	if err != nil {
-		return 0, 0, fmt.Errorf("graph sequence bounds: %w", err)
+		return 0, 0, fmt.Errorf("write bounds: %w", err)
 	}
 	lo, hi = uint64(minSeq.Int64), uint64(maxSeq.Int64)
 	if !minSeq.Valid {
-		lo, hi = 1, 0 // nothing ended in the range
+		lo, hi = 1, 0
 	}
 	if legacy > 0 {
 		lo = 0
 		hi = max(hi, legacy)
 	}
 	return lo, hi, nil
+}
+
+// seqBounds is writeBounds of the traces with a segment or call ending in
+// the spans.
+func seqBounds(ctx context.Context, tx *sql.Tx, spans [][2]int64, legacy uint64) (lo, hi uint64, err error) {
+	return writeBounds(ctx, tx, fmt.Sprintf(`SELECT trace_id FROM segments WHERE %[1]s
+		UNION SELECT trace_id FROM segment_calls WHERE %[1]s`, inSpans("end_us", spans)), legacy)
 }
 
 // liveGraph computes the graph rows of the spans from the segments.

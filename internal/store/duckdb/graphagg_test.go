@@ -15,6 +15,19 @@ import (
 	"github.com/sightline/sightline/internal/query/trace"
 )
 
+// liveGraphAggregates computes the graph rows of [from, to) from the
+// segments alone, bypassing the rollups: the reference GraphAggregates is
+// checked against.
+func (s *Store) liveGraphAggregates(ctx context.Context, fromMicros, toMicros int64) ([]servicegraph.NodeAgg, []servicegraph.EdgeAgg, []string, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	defer func() { _ = tx.Rollback() }()
+	out, err := liveGraph(ctx, tx, [][2]int64{{fromMicros, toMicros}}, s.legacySeq)
+	return out.nodes, out.edges, out.unaggregated, err
+}
+
 // quantize rounds a trace's times to the microsecond, as SDKs send them,
 // so the stored microseconds give back the same float seconds.
 func quantize(recs []model.SegmentRecord) {
@@ -24,12 +37,8 @@ func quantize(recs []model.SegmentRecord) {
 			n.StartTime, n.EndTime = q(n.StartTime), q(n.EndTime)
 			return true
 		})
-		raw, err := json.Marshal(recs[i].Segment)
-		if err != nil {
-			panic(err)
-		}
-		recs[i].Raw = raw
 	}
+	setRaw(recs)
 }
 
 // TestGraphAggregatesMatchBuild checks that the SQL rows, plus the rows of

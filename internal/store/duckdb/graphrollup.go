@@ -131,10 +131,7 @@ func (s *Store) RefreshGraphRollups(ctx context.Context, horizonMicros int64) (m
 	if err := tx.QueryRowContext(ctx, "SELECT seq FROM ingest_progress WHERE id = 1").Scan(&applied); err != nil {
 		return 0, false, fmt.Errorf("read ingest progress: %w", err)
 	}
-	legacy, err := legacySeq(ctx, tx)
-	if err != nil {
-		return 0, false, err
-	}
+	legacy := s.legacySeq
 	meta, err := readRollupMeta(ctx, tx)
 	if err != nil {
 		return 0, false, err
@@ -263,10 +260,7 @@ func (s *Store) GraphAggregates(ctx context.Context, fromMicros, toMicros int64)
 		return nil, nil, nil, fmt.Errorf("begin graph aggregates: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	legacy, err := legacySeq(ctx, tx)
-	if err != nil {
-		return nil, nil, nil, err
-	}
+	legacy := s.legacySeq
 	if fromMicros >= toMicros {
 		return nil, nil, nil, nil
 	}

@@ -62,10 +62,7 @@ func (s *Store) ListTraces(ctx context.Context, q store.TraceListQuery) ([]store
 			args = append(args, c.cond.args...)
 			// Segments stored before the side tables existed have no
 			// side rows: their traces pass unchecked.
-			var legacy uint64
-			if err := tx.QueryRowContext(ctx, "SELECT from_seq FROM xray_index_meta WHERE id = 1").Scan(&legacy); err != nil {
-				return nil, fmt.Errorf("read index meta: %w", err)
-			}
+			legacy := s.legacySeq
 			if legacy > 0 {
 				cond = fmt.Sprintf("(%s OR trace_id IN (SELECT trace_id FROM segments WHERE spool_seq <= %d))", cond, legacy)
 			}
@@ -100,26 +97,22 @@ func (s *Store) ListTraces(ctx context.Context, q store.TraceListQuery) ([]store
 	return out, rows.Err()
 }
 
-// listedSeqBounds returns "spool_seq BETWEEN lo AND hi": the range
-// of the Writes that stored the traces with a segment matching where (see
-// seqBounds). It replaces the filter's "trace_id IN listed" restriction
-// (listedOnly): the subqueries then read only those Writes' row groups of
-// the side tables, and their results are few, where a semi-join with the
-// listed traces built a hash table of every trace in the range.
+// listedSeqBounds returns "spool_seq BETWEEN lo AND hi" for the Writes
+// that stored the traces with a segment matching where (writeBounds). It
+// replaces the filter's "trace_id IN listed" restriction (listedOnly): the
+// subqueries then read only those Writes' row groups of the side tables,
+// and their results are few, where a semi-join with the listed traces
+// built a hash table of every trace in the range.
 func listedSeqBounds(ctx context.Context, tx *sql.Tx, where string, args []any, legacy uint64) (string, error) {
-	q, err := inline(`SELECT min(spool_seq)::BIGINT, max(spool_seq)::BIGINT FROM trace_index
-		WHERE trace_id IN (SELECT trace_id FROM segments WHERE `+where+`)`, args)
+	traceIDs, err := inline(`SELECT trace_id FROM segments WHERE `+where, args)
 	if err != nil {
 		return "", err
 	}
-	var lo, hi sql.NullInt64
-	if err := tx.QueryRowContext(ctx, q).Scan(&lo, &hi); err != nil {
-		return "", fmt.Errorf("listed sequence bounds: %w", err)
+	lo, hi, err := writeBounds(ctx, tx, traceIDs, legacy)
+	if err != nil {
+		return "", err
 	}
-	if legacy > 0 {
-		lo.Int64, hi.Int64 = 0, max(hi.Int64, int64(legacy))
-	}
-	return fmt.Sprintf("spool_seq BETWEEN %d AND %d", lo.Int64, hi.Int64), nil
+	return fmt.Sprintf("spool_seq BETWEEN %d AND %d", lo, hi), nil
 }
 
 // CreateGroup stores a new group.
