@@ -104,8 +104,6 @@ const (
 // nodeFrags is a row condition for documents and one for calls.
 type nodeFrags [2]frag
 
-func both(f frag) nodeFrags { return nodeFrags{f, f} }
-
 // compiled is what compileFilter returns.
 type compiled struct {
 	cond frag
